@@ -1,0 +1,35 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.tgdfer-installed
+export MPLBACKEND := agg
+
+.PHONY: install demo test notebooks clean-build
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The embedded pipeline on the generated benchmark (CPU, tiny config).
+demo: $(STAMP)
+	$(BIN)/python -m tgdfer demo
+
+# pytest over tests/ and nbval (strict) over notebooks/
+test: $(STAMP)
+	TGDFER_PROGRESS=0 $(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
+
+# Re-execute every notebook with its own defaults into build/, copy back on success (what nbval checks).
+notebooks: $(STAMP)
+	mkdir -p build/notebooks
+	for nb in notebooks/*.ipynb; do \
+		TGDFER_PROGRESS=0 $(BIN)/papermill $$nb build/$$nb --cwd notebooks || exit 1; \
+		cp build/$$nb $$nb; \
+	done
+
+clean-build:
+	rm -rf build

@@ -1,0 +1,224 @@
+"""Command line: `python -m tgdfer <command> --help`. Each command is a thin call into the package."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_generate(a) -> int:
+    from .synth.generate import GenerateConfig, generate
+
+    cfg = GenerateConfig(clips=a.clips, size=a.size, seed=a.seed, balanced=a.balanced, scene=a.scene,
+                         videos=not a.no_videos, replica=a.replica or "")
+    out = generate(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
+    print(f"benchmark ready at {out}")
+    return 0
+
+
+def _cmd_prepare(a) -> int:
+    from .data.prepare import prepare
+
+    rep = prepare(a.dataset, a.root, a.out, media=a.media, label_base=a.label_base, check_media=not a.no_media_check)
+    print(rep.to_text())
+    return 0 if rep.ok else 1
+
+
+def _overrides(a) -> dict:
+    from .config import parse_overrides
+
+    ov = parse_overrides(a.set)
+    for flag, key in (("text", "model.text"), ("temporal", "model.temporal"), ("pool", "model.pool"),
+                      ("finetune", "model.finetune"), ("pretrained", "model.pretrained"),
+                      ("visual_prompt", "model.visual_prompt"), ("epochs", "train.epochs"),
+                      ("max_steps", "train.max_steps"), ("batch_size", "train.batch_size"),
+                      ("workers", "train.workers"), ("precision", "train.precision"),
+                      ("val_fraction", "train.val_fraction"), ("select_on", "train.select_on"),
+                      ("test_views", "train.test_views"), ("test_crops", "train.test_crops")):
+        v = getattr(a, flag, None)
+        if v is not None:
+            ov[key] = v
+    return ov
+
+
+def _cmd_train(a) -> int:
+    from .train import train
+
+    res = train(a.dataset, a.root, a.fold, a.config, a.variant, _overrides(a), seed=a.seed, device=a.device,
+                run_dir=a.run_dir, runs_dir=a.runs_dir, resume=a.resume, media=a.media, label_base=a.label_base,
+                deterministic=a.deterministic)
+    print(f"run folder: {res.run_dir}")
+    return 0
+
+
+def _cmd_evaluate(a) -> int:
+    from .evaluate import evaluate
+
+    res = evaluate(a.checkpoint, a.dataset, a.root, a.fold, a.split, a.out, a.views, a.crops, device=a.device,
+                   media=a.media, label_base=a.label_base)
+    m = res.metrics
+    print(f"UAR {m['uar']:.4f}  WAR {m['war']:.4f}  ({m['n']} clips)")
+    if "loc_auc" in m:
+        print(f"frame localisation AUC {m['loc_auc']:.4f}, top-{m['loc_k']} precision {m['loc_topk_precision']:.3f} "
+              f"(chance {m['loc_topk_chance']:.3f})")
+    return 0
+
+
+def _cmd_predict(a) -> int:
+    from .predict import predict
+
+    res = predict(a.path, a.checkpoint, out=a.out, device=a.device, faces=not a.no_face_crop)
+    for name, p in sorted(res["probabilities"].items(), key=lambda kv: -kv[1]):
+        print(f"{name:>15s}  {p:.3f}")
+    print(f"relevance figure: {res['figure']}")
+    return 0
+
+
+def _cmd_pretrain_tiny(a) -> int:
+    from .synth.pretrain import pretrain_tiny
+
+    path = pretrain_tiny(a.out, frames=a.frames, epochs=a.epochs, seed=a.seed)
+    print(f"weights: {path}")
+    return 0
+
+
+def _cmd_report(a) -> int:
+    from .model import build_on_meta, model_report
+
+    for name in a.configs:
+        print(f"== {name}")
+        print(model_report(build_on_meta(name, variant=a.variant)).round(4).to_string(index=False))
+    return 0
+
+
+def _add_data_args(p, root_required=True) -> None:
+    p.add_argument("--dataset", default="dfew", choices=["dfew", "ferv39k", "mafw", "annotation", "csv"],
+                   help="dataset layout (default dfew; the generated benchmark is in the DFEW layout)")
+    p.add_argument("--root", required=root_required, help="dataset folder (csv: the CSV file)")
+    p.add_argument("--fold", type=int, default=1, help="fold (DFEW/MAFW 1-5; FERV39k 1)")
+    p.add_argument("--media", default="frames", choices=["frames", "frames16", "video"])
+    p.add_argument("--label-base", type=int, default=1, choices=[0, 1], help="DFEW CSV label base (official: 1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tgdfer",
+                                description="TG-DFER: text-guided weakly supervised dynamic facial expression recognition")
+    sub = p.add_subparsers(dest="command", metavar="command")
+
+    g = sub.add_parser("generate", help="render the generated benchmark in the official DFEW layout",
+                       description="Render the generated benchmark (procedural faces, FACS action units, frame-level "
+                                   "ground truth) in the official DFEW layout.")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--clips", type=int, default=700, help="number of clips (default 700)")
+    g.add_argument("--size", type=int, default=112, help="frame side in pixels, even (default 112)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--balanced", action="store_true", help="equal class frequencies instead of DFEW's")
+    g.add_argument("--scene", action="store_true", help="small faces inside a larger moving scene (raw-video style)")
+    g.add_argument("--no-videos", action="store_true", help="skip the mp4 originals")
+    g.add_argument("--replica", default="", help="folder of DFER-CLIP split lists: render their real clip ids, "
+                                                 "lengths, labels and folds (with --clips: a random subset)")
+    g.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing set made with other settings")
+    g.set_defaults(func=_cmd_generate)
+
+    r = sub.add_parser("prepare", help="validate a dataset and write DFER-CLIP annotation files",
+                       description="Validate a dataset in its official layout, count clips per fold and class, compare "
+                                   "with the published sizes and write DFER-CLIP-format annotation files.")
+    r.add_argument("--dataset", required=True, choices=["dfew", "ferv39k", "mafw", "csv"])
+    r.add_argument("--root", required=True, help="dataset folder as downloaded (csv: the CSV file)")
+    r.add_argument("--out", required=True, help="folder for annotation files and the report")
+    r.add_argument("--media", default="frames", choices=["frames", "frames16", "video"],
+                   help="DFEW/MAFW media to use (default: frames)")
+    r.add_argument("--label-base", type=int, default=1, choices=[0, 1],
+                   help="DFEW CSV label base; the official files are 1-based (default 1)")
+    r.add_argument("--no-media-check", action="store_true", help="only read the split files")
+    r.set_defaults(func=_cmd_prepare)
+
+    t = sub.add_parser("train", help="train one run (a fold, a config, a variant) and evaluate it",
+                       description="Train TG-DFER or a variant on one fold and write a run folder "
+                                   "(params.json, history.csv, metrics.json, predictions, checkpoints).")
+    _add_data_args(t)
+    t.add_argument("--config", default="tgdfer-tiny", help="tgdfer-tiny | tgdfer-b32 | tgdfer-b16 | path.json")
+    t.add_argument("--variant", default="tgdfer", help="tgdfer | clip-meanpool | dfer-clip-like | mil-only")
+    t.add_argument("--text", choices=["none", "classname", "learnable", "descriptions", "learnable+descriptions"])
+    t.add_argument("--temporal", choices=["none", "short", "long", "both"])
+    t.add_argument("--pool", choices=["mean", "max", "topk", "attention", "relevance"])
+    t.add_argument("--visual-prompt", dest="visual_prompt", choices=["true", "false"])
+    t.add_argument("--finetune", help="full | last:N | frozen")
+    t.add_argument("--pretrained", help="open_clip tag, checkpoint path, or none")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config field, e.g. loss.w_inst=0")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--max-steps", dest="max_steps", type=int, help="stop after this many optimiser steps")
+    t.add_argument("--batch-size", dest="batch_size", type=int)
+    t.add_argument("--workers", type=int, help="DataLoader workers")
+    t.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
+    t.add_argument("--val-fraction", dest="val_fraction", type=float, help="validation split carved from train")
+    t.add_argument("--select-on", dest="select_on", choices=["val", "test"], help="split that picks the best epoch")
+    t.add_argument("--test-views", dest="test_views", type=int, help="temporal views at test time")
+    t.add_argument("--test-crops", dest="test_crops", type=int, choices=[1, 2, 3], help="spatial crops at test time")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    t.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
+    t.add_argument("--run-dir", help="run folder (default runs/<dataset>/fold<k>/<variant>/seed<s>)")
+    t.add_argument("--runs-dir", help="parent of run folders (default: the repository's runs/)")
+    t.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset fold",
+                       description="Evaluate a checkpoint: UAR, WAR, per-class recall, confusion matrix, predictions "
+                                   "with per-frame relevance (and frame localisation on the generated benchmark).")
+    e.add_argument("--checkpoint", required=True)
+    _add_data_args(e)
+    e.add_argument("--split", default="test", choices=["train", "test"])
+    e.add_argument("--views", type=int, default=1, help="temporal views")
+    e.add_argument("--crops", type=int, default=1, choices=[1, 2, 3], help="spatial crops")
+    e.add_argument("--out", help="output folder (default: beside the checkpoint)")
+    e.add_argument("--device", default="auto")
+    e.set_defaults(func=_cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="classify your own video or frame folder and plot frame relevance",
+                        description="Classify a video file or a frame folder: print class probabilities and write a "
+                                    "PNG of the sampled frames with each frame's relevance under it.")
+    pr.add_argument("path", help="video file (mp4, avi, ...) or folder of frames")
+    pr.add_argument("--checkpoint", required=True)
+    pr.add_argument("--out", help="PNG path (default: <name>_tgdfer.png in the current folder)")
+    pr.add_argument("--no-face-crop", action="store_true", help="the input is already a face crop: skip detection")
+    pr.add_argument("--device", default="auto")
+    pr.set_defaults(func=_cmd_predict)
+
+    pt = sub.add_parser("pretrain-tiny", help="image-text pretraining of the tiny CLIP on generated frames",
+                        description="Pretrain TGDFER-Tiny contrastively on generated frames captioned with action-unit "
+                                    "names (no emotion words). The packaged weights were made with this command.")
+    pt.add_argument("--out", required=True)
+    pt.add_argument("--frames", type=int, default=24000)
+    pt.add_argument("--epochs", type=int, default=12)
+    pt.add_argument("--seed", type=int, default=0)
+    pt.set_defaults(func=_cmd_pretrain_tiny)
+
+    mr = sub.add_parser("report", help="parameters and GFLOPs per component of model configs",
+                        description="Trainable/frozen parameters and forward GFLOPs per component (built on the meta "
+                                    "device: no weights, no compute).")
+    mr.add_argument("configs", nargs="*", default=["tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"])
+    mr.add_argument("--variant", default="tgdfer")
+    mr.set_defaults(func=_cmd_report)
+
+    return p
+
+
+def main(argv=None) -> int:
+    from .data.errors import DataError
+
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    if not getattr(a, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(a.func(a) or 0)
+    except (DataError, FileExistsError, FileNotFoundError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Which data a notebook or the demo uses: a dataset on disk, or the generated benchmark.
+
+`resolve_dataset('synth', '', clips=120, size=64, seed=0)` renders (or reuses) the benchmark under
+the data folder and returns ('dfew', its root): the benchmark is written in the DFEW layout.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..paths import default_data_dir, resolve
+
+LAYOUTS = ("synth", "dfew", "ferv39k", "mafw", "annotation", "csv")
+
+
+def benchmark_dir(clips: int, size: int, seed: int) -> Path:
+    return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}"
+
+
+def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 112, seed: int = 0,
+                    workers: int | None = None) -> tuple[str, Path]:
+    """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated."""
+    from ..synth.generate import GenerateConfig, generate
+
+    if dataset not in LAYOUTS:
+        raise ValueError(f"dataset must be one of {', '.join(LAYOUTS)} (got {dataset!r})")
+    if dataset == "synth":
+        out = resolve(root) if root else benchmark_dir(clips, size, seed)
+        return "dfew", generate(out, GenerateConfig(clips=clips, size=size, seed=seed), workers=workers)
+    if not root:
+        raise ValueError(f"dataset {dataset!r} needs a root folder (the dataset as downloaded)")
+    return dataset, resolve(root)

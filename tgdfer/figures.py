@@ -1,0 +1,157 @@
+"""Figures: contact sheet, class distributions, frame strips with relevance, confusion matrices, curves.
+
+In: arrays and tables from the data layer, evaluation results and run records. Out: matplotlib
+figures (the caller saves them). Every figure names the dataset it shows, so the generated
+benchmark is never mistaken for DFEW.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .classes import class_names as dataset_classes
+
+
+def contact_sheet(root, n_frames: int = 8, seed: int = 0, dataset_name: str = "generated benchmark"):
+    """One row per class, frames across time of one clip, its ground-truth intensity under each frame."""
+    from .data.decode import ClipReader
+    from .synth.ground_truth import clip_table, intensity
+
+    clips = clip_table(root)
+    names = dataset_classes("dfew")
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(len(names), n_frames, figsize=(n_frames * 1.1, len(names) * 1.25))
+    for r, name in enumerate(names):
+        pool = clips[(clips.label_name == name) & (clips.num_frames >= n_frames)]
+        row = pool.iloc[int(rng.integers(len(pool)))]
+        reader = ClipReader(Path(root) / "Clip" / "clip_224x224" / row.clip_id)
+        idx = np.linspace(0, reader.num_frames - 1, n_frames).round().astype(int)
+        frames = reader.read(idx)
+        inten = intensity(root, row.clip_id)
+        for c in range(n_frames):
+            ax = axes[r, c]
+            ax.imshow(frames[c])
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_xlabel(f"{inten[idx[c]]:.2f}", fontsize=7, labelpad=1)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=9)
+    fig.suptitle(f"{dataset_name}: one clip per class, frames across time (ground-truth intensity below)", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def class_distribution(counts: pd.DataFrame, dataset_name: str):
+    """Bar chart of clips per class for each fold's train and test split (`prepare`'s counts)."""
+    names = [n for n in dataset_classes("dfew") if n in set(counts["class_name"])] or sorted(set(counts["class_name"]))
+    folds = sorted(counts["fold"].unique())
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=False)
+    width = 0.8 / len(folds)
+    for ax, split in zip(axes, ("train", "test")):
+        sub = counts[counts.split == split]
+        for i, k in enumerate(folds):
+            vals = [int(sub[(sub.fold == k) & (sub.class_name == n)]["clips"].sum()) for n in names]
+            ax.bar(np.arange(len(names)) + i * width, vals, width, label=f"fold {k}")
+        ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, fontsize=8)
+        ax.set_title(f"{dataset_name}: {split} clips per class", fontsize=9)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def frame_strip(frames: np.ndarray, relevance: np.ndarray, class_names: list[str], label: int | None = None,
+                pred: int | None = None, truth: np.ndarray | None = None, title: str = "", frame_index=None):
+    """Sampled frames [T, H, W, 3] on top; relevance [T, C] of the predicted (and true) class below.
+
+    `truth` [T] (optional): ground-truth expression intensity at the sampled frames, shaded.
+    """
+    T = len(frames)
+    fig = plt.figure(figsize=(max(8, T * 0.75), 3.6))
+    gs = fig.add_gridspec(2, T, height_ratios=[1, 1.3], hspace=0.08, wspace=0.04)
+    for t in range(T):
+        ax = fig.add_subplot(gs[0, t])
+        ax.imshow(frames[t])
+        ax.set_xticks([]), ax.set_yticks([])
+        if frame_index is not None:
+            ax.set_title(str(int(frame_index[t]) + 1), fontsize=6, pad=1)
+    ax = fig.add_subplot(gs[1, :])
+    x = np.arange(T)
+    if truth is not None:
+        ax.fill_between(x, 0, np.asarray(truth) * relevance.max(), color="0.85", step="mid",
+                        label="ground-truth intensity (scaled)")
+    shown = [c for c in dict.fromkeys([pred, label]) if c is not None]
+    for c in shown:
+        style = "-" if c == pred else "--"
+        who = "predicted" if c == pred else "true"
+        ax.plot(x, relevance[:, c], style, marker="o", ms=3, label=f"{who}: {class_names[c]}")
+    ax.set_xlim(-0.5, T - 0.5)
+    ax.set_xticks(x, [str(i + 1) for i in x], fontsize=7)
+    ax.set_xlabel("sampled frame")
+    ax.set_ylabel("frame relevance")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def confusion_panels(panels: list[tuple[np.ndarray, str]], class_names: list[str]):
+    """Row-normalised confusion matrices, one panel each: [(matrix [C, C], title), ...]."""
+    n = len(panels)
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.0 * rows), squeeze=False)
+    short = [c[:4] for c in class_names]
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, (cm, title) in zip(axes.flat, panels):
+        cm = np.asarray(cm, float)
+        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
+        for i in range(len(cm)):
+            for j in range(len(cm)):
+                if cm[i].sum():
+                    ax.text(j, i, f"{100 * norm[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                            color="white" if norm[i, j] > 0.5 else "black")
+        ax.set_xticks(range(len(short)), short, rotation=45, fontsize=7)
+        ax.set_yticks(range(len(short)), short, fontsize=7)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("true", fontsize=8)
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(history: pd.DataFrame, title: str = ""):
+    """Loss and UAR/WAR per epoch from a run's history.csv."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3))
+    for col in [c for c in history.columns if c.startswith("train_") and c != "train_seconds"]:
+        a.plot(history["epoch"], history[col], marker=".", label=col[6:])
+    a.set_xlabel("epoch"), a.set_ylabel("loss"), a.legend(fontsize=7)
+    for col in [c for c in history.columns if c.endswith("_uar") or c.endswith("_war")]:
+        b.plot(history["epoch"], 100 * history[col], marker=".", label=col)
+    b.set_xlabel("epoch"), b.set_ylabel("%"), b.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def clip_preview(frames: np.ndarray, frame_index, intensity: np.ndarray | None, title: str = ""):
+    """Sampled frames of a clip on top; the ground-truth intensity over the whole clip below (if known)."""
+    T = len(frames)
+    fig = plt.figure(figsize=(max(8, T * 0.75), 3.2 if intensity is not None else 1.4))
+    rows = 2 if intensity is not None else 1
+    gs = fig.add_gridspec(rows, T, height_ratios=[1, 1.1][:rows], hspace=0.25, wspace=0.04)
+    for t in range(T):
+        ax = fig.add_subplot(gs[0, t])
+        ax.imshow(frames[t])
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(str(int(frame_index[t]) + 1), fontsize=6, pad=1)
+    if intensity is not None:
+        ax = fig.add_subplot(gs[1, :])
+        ax.plot(np.arange(1, len(intensity) + 1), intensity, color="0.3", label="ground-truth intensity")
+        ax.plot(np.asarray(frame_index) + 1, intensity[np.asarray(frame_index)], "o", ms=4, label="sampled frames")
+        ax.set_xlabel("frame"), ax.set_ylabel("intensity"), ax.set_ylim(-0.05, 1.05)
+        ax.legend(fontsize=7, loc="upper right")
+    fig.suptitle(title, fontsize=9)
+    return fig

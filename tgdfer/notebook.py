@@ -1,0 +1,52 @@
+"""Notebook helpers: parameter checking (papermill only warns about unknown `-p` names).
+
+`check("03_train", globals())` is the first call of every notebook after its `parameters` cell: it
+reads the declared parameters from the notebook file itself (papermill.inspect_notebook), refuses
+any injected name that is not declared (a typo such as `-p flod 2` would otherwise run fold 1
+silently), checks each value's type against its declaration, and returns them as a namespace.
+"""
+from __future__ import annotations
+
+import types
+from functools import lru_cache
+
+from .paths import repo_root
+
+_LITERALS = (bool, int, float, str, list, dict, tuple, type(None))
+_IPYTHON = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+@lru_cache(maxsize=None)
+def declared(notebook: str) -> dict:
+    """{name: {'type': ..., 'default': ..., 'help': ...}} of a notebook's `parameters` cell."""
+    import papermill
+
+    path = repo_root() / "notebooks" / f"{notebook}.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"notebook {path} not found")
+    return {k: {"type": v["inferred_type_name"], "default": v["default"], "help": v["help"]}
+            for k, v in papermill.inspect_notebook(str(path)).items()}
+
+
+def check(notebook: str, namespace: dict) -> types.SimpleNamespace:
+    """Validate the parameters a notebook's kernel holds; raise ValueError naming every problem."""
+    spec = declared(notebook)
+    given = {k: v for k, v in namespace.items()
+             if not k.startswith("_") and k not in _IPYTHON and isinstance(v, _LITERALS)}
+    problems = []
+    unknown = sorted(set(given) - set(spec))
+    if unknown:
+        problems.append(f"unknown parameter(s) {', '.join(unknown)}; this notebook takes: {', '.join(spec)}")
+    types_ = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,)}
+    for name, s in spec.items():
+        if name not in given:
+            problems.append(f"parameter {name} is missing")
+            continue
+        want = types_.get(s["type"])
+        v = given[name]
+        if want and (not isinstance(v, want) or (s["type"] in ("int", "float") and isinstance(v, bool))):
+            problems.append(f"parameter {name} must be {s['type']} (got {v!r}); papermill -r passes raw strings, "
+                            "-p parses numbers")
+    if problems:
+        raise ValueError(f"{notebook}: " + "; ".join(problems))
+    return types.SimpleNamespace(**{k: given[k] for k in spec})

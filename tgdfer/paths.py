@@ -1,0 +1,44 @@
+"""Where things go: the repository root, the runs folder, run names. Never the working directory
+(papermill starts kernels where it is called, nbval in the notebook's folder)."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+
+def repo_root() -> Path:
+    """The checkout holding this package (editable installs), else $TGDFER_HOME, else the home folder."""
+    here = Path(__file__).resolve().parents[1]
+    if (here / "pyproject.toml").is_file() and (here / "tgdfer").is_dir():
+        return here
+    return Path(os.environ.get("TGDFER_HOME", Path.home() / "tgdfer"))
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("TGDFER_RUNS", repo_root() / "runs"))
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("TGDFER_DATA", repo_root() / "data"))
+
+
+def resolve(path: str | os.PathLike) -> Path:
+    """A relative path is taken from the repository root, an absolute one as is."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else repo_root() / p
+
+
+def dataset_label(dataset: str, root) -> str:
+    """'synth' for the generated benchmark (it is never presented as DFEW), else the dataset name."""
+    from .synth.ground_truth import is_generated
+
+    return "synth" if root and is_generated(root) else dataset.lower()
+
+
+def run_name(variant: str, overrides: dict | None = None) -> str:
+    """'tgdfer', or 'tgdfer+text=none+pool=max' for a variant with overrides (folder-safe)."""
+    parts = [variant]
+    for k, v in sorted((overrides or {}).items()):
+        parts.append(f"{k.split('.')[-1]}={v}")
+    return re.sub(r"[^A-Za-z0-9_.=+:-]", "_", "+".join(parts))

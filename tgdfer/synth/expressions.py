@@ -1,0 +1,107 @@
+"""Per-frame action units for one generated clip: the expression's timeline and the distractors.
+
+In: a class name (EMFACS prototype from `assets/classes.json`), a clip length and a random
+generator. Out: a `Timeline` with the AU intensities of every frame [L, len(AUS)], the ground-truth
+expression intensity [L] and the distractor masks. The expression covers only part of the clip
+(onset-apex-offset); around it are neutral frames, blinks, speech-like mouth motion and brief
+low-intensity flickers of another expression: the "many-to-one" problem of real DFER data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..classes import emfacs_prototypes
+from .faces import AU_INDEX, AUS
+
+EXPRESSIVE_THRESHOLD = 0.3  # a frame "shows the emotion" when its intensity reaches this
+
+
+@dataclass
+class Timeline:
+    au: np.ndarray          # [L, len(AUS)] float32 in [0, 1]
+    intensity: np.ndarray   # [L] ground-truth intensity of the labelled expression
+    blink: np.ndarray       # [L] bool
+    speech: np.ndarray      # [L] bool
+    flicker: np.ndarray     # [L] bool: a brief low-intensity other expression
+    onset: int              # first frame of the expression segment (0-based), -1 for neutral
+    apex: tuple             # (first, last) apex frame, (-1, -1) for neutral
+    offset: int             # last frame of the segment (may be past the clip: truncated)
+    apex_intensity: float
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def intensity_curve(length: int, rng: np.random.Generator, apex: float) -> tuple:
+    """Onset-apex-offset curve over part of the clip. Returns (curve [L], onset, (a0, a1), offset)."""
+    seg = max(4, int(round(length * rng.uniform(0.3, 0.7))))
+    start = int(rng.integers(0, max(1, length - seg // 2)))           # may run past the end
+    shares = rng.dirichlet([3.0, 4.0, 3.0])                           # onset, apex, offset
+    n_on, n_apex = max(1, int(round(seg * shares[0]))), max(1, int(round(seg * shares[1])))
+    n_off = max(1, seg - n_on - n_apex)
+    t = np.arange(length, dtype=np.float64)
+    rise = _smoothstep((t - start + 1) / n_on)
+    fall = 1.0 - _smoothstep((t - (start + n_on + n_apex) + 1) / n_off)
+    curve = apex * np.minimum(rise, fall) * (t >= start)
+    return curve.astype(np.float32), start, (start + n_on, start + n_on + n_apex - 1), start + seg - 1
+
+
+def make_timeline(label: str, length: int, rng: np.random.Generator) -> Timeline:
+    """AU intensities of every frame of a clip of class `label`."""
+    protos = emfacs_prototypes()
+    au = np.zeros((length, len(AUS)), dtype=np.float32)
+    if protos[label]:
+        apex = rng.uniform(0.55, 1.0) * (0.75 if label == "disgust" else 1.0)
+        curve, onset, apex_span, offset = intensity_curve(length, rng, apex)
+        for unit in protos[label]:
+            gain = rng.uniform(0.7, 1.2)                                # individual variation
+            au[:, AU_INDEX[unit]] += np.minimum(curve * gain, 1.0)
+    else:
+        apex, onset, apex_span, offset = 0.0, -1, (-1, -1), -1
+        curve = np.zeros(length, dtype=np.float32)
+
+    # blinks: 3-frame pulses every 1.5-4 s at 25 fps
+    blink = np.zeros(length, dtype=bool)
+    t = int(rng.integers(5, 60))
+    while t < length:
+        for k, v in enumerate((0.6, 1.0, 0.6)):
+            if t + k < length:
+                au[t + k, AU_INDEX[45]] = v
+                blink[t + k] = True
+        t += int(rng.integers(38, 100))
+
+    # speech-like jaw motion over part of the clip, in 40% of clips
+    speech = np.zeros(length, dtype=bool)
+    if rng.random() < 0.4:
+        n = max(3, int(length * rng.uniform(0.3, 0.8)))
+        s = int(rng.integers(0, max(1, length - n)))
+        phase = rng.uniform(0, 2 * np.pi)
+        f = rng.uniform(3.0, 5.0) / 25.0
+        amp = rng.uniform(0.12, 0.32)
+        tt = np.arange(n)
+        osc = amp * (0.5 + 0.5 * np.sin(2 * np.pi * f * tt + phase))
+        au[s:s + n, AU_INDEX[26]] += osc
+        au[s:s + n, AU_INDEX[25]] += 0.5 * osc
+        speech[s:s + n] = True
+
+    # a brief low-intensity flicker of another expression, outside the main segment, in 30%
+    flicker = np.zeros(length, dtype=bool)
+    if rng.random() < 0.3 and length >= 10:
+        others = [c for c, units in protos.items() if units and c != label]
+        other = others[int(rng.integers(len(others)))]
+        n = int(rng.integers(3, 7))
+        free = [s for s in range(0, length - n) if curve[s:s + n].max() < 0.05]
+        if free:
+            s = free[int(rng.integers(len(free)))]
+            bump = rng.uniform(0.15, 0.3) * np.sin(np.linspace(0, np.pi, n + 2)[1:-1])
+            for unit in protos[other]:
+                au[s:s + n, AU_INDEX[unit]] += bump
+            flicker[s:s + n] = True
+
+    np.clip(au, 0.0, 1.0, out=au)
+    return Timeline(au=au, intensity=curve, blink=blink, speech=speech, flicker=flicker,
+                    onset=onset, apex=apex_span, offset=offset, apex_intensity=float(apex))

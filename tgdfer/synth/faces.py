@@ -1,0 +1,253 @@
+"""Procedural face renderer driven by FACS action units.
+
+In: an `Identity` (face shape, skin, hair, eye spacing, ...), a `Pose` and a vector of action-unit
+intensities in [0, 1] (`AUS` gives the order). Out: an RGB uint8 image [S, S, 3].
+This is the drawing half of the generated benchmark (../shared/DATA.md); `expressions.py` decides
+which units are active in which frame. Geometry lives in "face units" (the face's half-width),
+x to the right, y down, origin at the face centre; one affine maps face units to pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Action units the renderer draws; 45 is a blink. Index into an AU vector with AU_INDEX[au].
+AUS = (1, 2, 4, 5, 6, 7, 9, 12, 15, 16, 20, 23, 25, 26, 45)
+AU_INDEX = {au: i for i, au in enumerate(AUS)}
+
+_SHIFT = 4  # sub-pixel bits for cv2 drawing
+_SCALE = float(1 << _SHIFT)
+
+
+@dataclass(frozen=True)
+class Identity:
+    face_w: float        # face half-width as a fraction of the frame
+    face_h: float        # face half-height / half-width
+    skin: tuple          # RGB
+    hair: tuple          # RGB
+    hair_style: int      # 0 short, 1 long, 2 bald, 3 fringe
+    eye_dx: float        # eye centre distance from the midline (face units)
+    eye_w: float         # eye half-width
+    eye_h: float         # eye half-height at rest
+    iris: tuple          # RGB
+    brow_w: float        # brow thickness (face units)
+    mouth_w: float       # mouth half-width at rest
+    lips: tuple          # RGB
+    glasses: bool
+    beard: bool
+
+
+@dataclass(frozen=True)
+class Pose:
+    cx: float = 0.5      # face centre, fraction of the frame
+    cy: float = 0.52
+    roll: float = 0.0    # degrees, in-plane
+    scale: float = 1.0
+    yaw: float = 0.0     # -1..1: shifts the features sideways inside the head outline
+    gaze: float = 0.0    # -1..1: iris offset
+
+
+def random_identity(rng: np.random.Generator) -> Identity:
+    """Draw an identity; every field varies so that no single pixel statistic gives the class."""
+    tone = rng.uniform(0.0, 1.0)
+    skin = tuple(int(v) for v in np.array([236, 200, 170]) * (1 - tone) + np.array([120, 80, 55]) * tone
+                 + rng.normal(0, 6, 3))
+    hair_palette = [(30, 22, 18), (70, 45, 25), (140, 95, 50), (200, 170, 110), (120, 120, 120), (160, 60, 30)]
+    hair = hair_palette[rng.integers(len(hair_palette))]
+    iris_palette = [(70, 45, 30), (40, 80, 120), (60, 100, 60), (30, 25, 20)]
+    return Identity(
+        face_w=rng.uniform(0.25, 0.31),
+        face_h=rng.uniform(1.18, 1.38),
+        skin=tuple(int(np.clip(v, 0, 255)) for v in skin),
+        hair=hair,
+        hair_style=int(rng.integers(4)),
+        eye_dx=rng.uniform(0.36, 0.46),
+        eye_w=rng.uniform(0.15, 0.19),
+        eye_h=rng.uniform(0.065, 0.09),
+        iris=iris_palette[rng.integers(len(iris_palette))],
+        brow_w=rng.uniform(0.045, 0.075),
+        mouth_w=rng.uniform(0.30, 0.40),
+        lips=tuple(int(np.clip(v, 0, 255)) for v in np.array(skin) * np.array([0.85, 0.55, 0.55])),
+        glasses=bool(rng.random() < 0.2),
+        beard=bool(rng.random() < 0.12),
+    )
+
+
+def _mix(a, b, alpha: float) -> tuple:
+    """Colour a*(1-alpha) + b*alpha, as a tuple of ints for cv2."""
+    alpha = float(np.clip(alpha, 0.0, 1.0))
+    return tuple(int(round(x * (1 - alpha) + y * alpha)) for x, y in zip(a, b))
+
+
+def _bezier(p0, p1, p2, n: int = 12) -> np.ndarray:
+    """Quadratic Bezier through control points, [n, 2]."""
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return (1 - t) ** 2 * np.asarray(p0) + 2 * (1 - t) * t * np.asarray(p1) + t ** 2 * np.asarray(p2)
+
+
+def _ellipse(cx, cy, rx, ry, n: int = 32, lower_ry=None) -> np.ndarray:
+    """Ellipse outline [n, 2]; `lower_ry` lets the lower half differ (an open jaw)."""
+    a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    s = np.sin(a)
+    ry_ = np.where(s > 0, ry if lower_ry is None else lower_ry, ry)
+    return np.stack([cx + rx * np.cos(a), cy + ry_ * s], axis=1)
+
+
+class _Canvas:
+    """Draws face-unit polygons on an RGB image through one affine map."""
+
+    def __init__(self, img: np.ndarray, ident: Identity, pose: Pose):
+        self.img = img
+        size = img.shape[0]
+        unit = ident.face_w * size * pose.scale  # pixels per face unit
+        th = np.deg2rad(pose.roll)
+        c, s = np.cos(th), np.sin(th)
+        self.m = np.array([[unit * c, -unit * s, pose.cx * size],
+                           [unit * s, unit * c, pose.cy * size]])
+        self.unit = unit
+
+    def px(self, pts) -> np.ndarray:
+        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)                 # [N, 2] face units
+        out = pts @ self.m[:, :2].T + self.m[:, 2]                             # [N, 2] pixels
+        return np.round(out * _SCALE).astype(np.int32)
+
+    def fill(self, pts, color):
+        cv2.fillPoly(self.img, [self.px(pts)], color, cv2.LINE_AA, _SHIFT)
+
+    def line(self, pts, color, width: float):
+        w = max(1, int(round(width * self.unit)))
+        cv2.polylines(self.img, [self.px(pts)], False, color, w, cv2.LINE_AA, _SHIFT)
+
+
+def render_face(img: np.ndarray, ident: Identity, pose: Pose, au: np.ndarray) -> None:
+    """Draw one face in place on `img` [S, S, 3] uint8 (RGB) with action units `au` [len(AUS)]."""
+    a = {k: float(np.clip(au[i], 0.0, 1.0)) for k, i in AU_INDEX.items()}
+    cv = _Canvas(img, ident, pose)
+    skin, dark = ident.skin, (25, 18, 15)
+    fx = 0.12 * pose.yaw  # features shift sideways with yaw
+
+    # hair behind the head
+    if ident.hair_style == 1:
+        cv.fill(_ellipse(0, 0.05, 1.22, ident.face_h + 0.25), ident.hair)
+    elif ident.hair_style in (0, 3):
+        cv.fill(_ellipse(0, -0.25, 1.1, ident.face_h * 0.9), ident.hair)
+    # ears, head (the jaw drops with AU26)
+    for sx in (-1, 1):
+        cv.fill(_ellipse(sx * 0.98, -0.05, 0.14, 0.24, 16), _mix(skin, dark, 0.08))
+    cv.fill(_ellipse(0, 0, 1.0, ident.face_h, 48, lower_ry=ident.face_h + 0.10 * a[26]), skin)
+    if ident.hair_style == 3:  # fringe
+        cv.fill(np.concatenate([_ellipse(0, -ident.face_h + 0.1, 0.95, 0.42, 24)[12:],
+                                [[-0.9, -0.6], [0.9, -0.6]]]), ident.hair)
+    elif ident.hair_style in (0, 1):
+        cv.fill(_ellipse(0, -ident.face_h + 0.05, 0.92, 0.32, 24), ident.hair)
+    if ident.beard:
+        jaw = ident.face_h + 0.10 * a[26]
+        cv.fill(np.concatenate([_bezier([-0.95, 0.35], [-0.7, jaw + 0.05], [0, jaw + 0.02]),
+                                _bezier([0, jaw + 0.02], [0.7, jaw + 0.05], [0.95, 0.35])[1:],
+                                _bezier([0.6, 0.6], [0, 0.95 + 0.15 * a[26]], [-0.6, 0.6])]),
+                _mix(ident.hair, skin, 0.25))
+
+    # forehead wrinkles: AU1 + AU2
+    wr = min(a[1], a[2]) * 0.9 + 0.2 * max(a[1], a[2])
+    if wr > 0.05:
+        for k in range(3):
+            y = -0.62 - 0.1 * k
+            cv.line(_bezier([fx - 0.45, y + 0.02], [fx, y - 0.04], [fx + 0.45, y + 0.02], 8),
+                    _mix(skin, dark, 0.45 * wr), 0.025)
+
+    # eyes
+    openness = float(np.clip(1 + 0.55 * a[5] - 0.45 * a[7] - 0.3 * a[6], 0.05, 2.0)) * (1 - a[45])
+    up_gain = 1.0 + 0.8 * a[5]
+    low_gain = (1.0 - 0.45 * a[6] - 0.25 * a[7]) * (1 - a[45])
+    y_eye = -0.15
+    for sx in (-1, 1):
+        ex = sx * ident.eye_dx + fx
+        u = np.linspace(0, 1, 14)
+        xs = ex - ident.eye_w + 2 * ident.eye_w * u
+        upper = y_eye - ident.eye_h * openness * up_gain * np.sin(np.pi * u)
+        lower = y_eye + ident.eye_h * 0.8 * max(low_gain, 0.0) * np.sin(np.pi * u) * max(openness, 0.05) ** 0.5
+        if openness * up_gain > 0.15:
+            eye = np.concatenate([np.stack([xs, upper], 1), np.stack([xs[::-1], lower[::-1]], 1)])
+            cv.fill(eye, (235, 235, 230))
+            ix = ex + 0.05 * pose.gaze
+            circ = _ellipse(ix, y_eye, 0.075, 0.075, 20)
+            ux = np.interp(circ[:, 0], xs, upper)
+            lx = np.interp(circ[:, 0], xs, lower)
+            circ[:, 1] = np.clip(circ[:, 1], ux, lx)
+            circ[:, 0] = np.clip(circ[:, 0], xs[0], xs[-1])
+            cv.fill(circ, ident.iris)
+            pup = _ellipse(ix, y_eye, 0.03, 0.03, 12)
+            pup[:, 1] = np.clip(pup[:, 1], np.interp(pup[:, 0], xs, upper), np.interp(pup[:, 0], xs, lower))
+            cv.fill(pup, (10, 10, 10))
+        cv.line(np.stack([xs, upper], 1), dark, 0.035)
+        cv.line(np.stack([xs, lower], 1), _mix(skin, dark, 0.5), 0.018)
+        if a[6] > 0.05:  # cheek raiser: bulge under the eye, crow's feet
+            cv.line(_bezier([ex - 0.16, y_eye + 0.16 - 0.05 * a[6]], [ex, y_eye + 0.24 - 0.07 * a[6]],
+                            [ex + 0.16, y_eye + 0.16 - 0.05 * a[6]], 8), _mix(skin, dark, 0.45 * a[6]), 0.022)
+            ox = ex + sx * (ident.eye_w + 0.03)
+            for dy in (-0.05, 0.0, 0.05):
+                cv.line([[ox, y_eye + dy], [ox + sx * 0.1, y_eye + 1.6 * dy]], _mix(skin, dark, 0.5 * a[6]), 0.018)
+        if ident.glasses:
+            cv.line(_ellipse(ex, y_eye, ident.eye_w + 0.08, 0.15, 24)[list(range(24)) + [0]], (40, 40, 45), 0.03)
+
+    if ident.glasses:
+        cv.line([[fx - ident.eye_dx + ident.eye_w + 0.08, y_eye], [fx + ident.eye_dx - ident.eye_w - 0.08, y_eye]],
+                (40, 40, 45), 0.03)
+
+    # brows: AU1 raises the inner ends, AU2 the outer ends, AU4 lowers and draws them together
+    y_brow = -0.38
+    for sx in (-1, 1):
+        inner = [fx + sx * (0.14 - 0.05 * a[4]), y_brow - 0.17 * a[1] + 0.11 * a[4]]
+        outer = [fx + sx * 0.62, y_brow + 0.02 - 0.17 * a[2] + 0.04 * a[4]]
+        mid = [fx + sx * 0.38, y_brow - 0.06 - 0.09 * (a[1] + a[2]) + 0.07 * a[4] - 0.05 * a[1] * (1 - a[2])]
+        cv.line(_bezier(inner, mid, outer, 10), _mix(ident.hair, dark, 0.5), ident.brow_w)
+    if a[4] > 0.05:  # vertical furrows between the brows
+        for sx in (-1, 1):
+            cv.line([[fx + sx * 0.05, y_brow - 0.02], [fx + sx * 0.06, y_brow + 0.12]], _mix(skin, dark, 0.55 * a[4]), 0.02)
+
+    # nose: AU9 wrinkles the bridge and lifts the nostrils
+    nose_y = 0.30 - 0.05 * a[9]
+    cv.line([[fx - 0.04, -0.08], [fx - 0.06, nose_y - 0.06]], _mix(skin, dark, 0.25), 0.02)
+    cv.line(_bezier([fx - 0.12 - 0.03 * a[9], nose_y], [fx, nose_y + 0.07], [fx + 0.12 + 0.03 * a[9], nose_y], 10),
+            _mix(skin, dark, 0.45), 0.025)
+    for sx in (-1, 1):
+        cv.fill(_ellipse(fx + sx * (0.075 + 0.02 * a[9]), nose_y + 0.005, 0.035 + 0.01 * a[9], 0.02, 10),
+                _mix(skin, dark, 0.6))
+    if a[9] > 0.05:
+        for k in range(3):
+            y = -0.04 + 0.055 * k
+            cv.line([[fx - 0.1, y], [fx + 0.1, y - 0.01]], _mix(skin, dark, 0.6 * a[9]), 0.02)
+
+    # nasolabial folds deepen with AU12 and AU9
+    fold = 0.15 + 0.55 * a[12] + 0.45 * a[9]
+    mw = ident.mouth_w * (1 + 0.22 * a[12] + 0.30 * a[20] - 0.22 * a[23] - 0.06 * a[26])
+    y_m = 0.64
+    corner_dy = -0.13 * a[12] + 0.12 * a[15] + 0.04 * a[20] + 0.03 * a[16]
+    for sx in (-1, 1):
+        cv.line(_bezier([fx + sx * 0.16, nose_y + 0.02], [fx + sx * (mw + 0.06), y_m - 0.12],
+                        [fx + sx * (mw + 0.08), y_m + 0.06 + corner_dy], 8), _mix(skin, dark, 0.5 * fold), 0.02)
+
+    # mouth: corners, lip curves and the opening
+    gap = 0.015 + 0.24 * a[26] + 0.05 * a[25] + 0.07 * a[16]
+    thin = 1 - 0.6 * a[23]
+    t_up, t_lo = 0.05 * thin, 0.065 * thin
+    left, right = [fx - mw, y_m + corner_dy], [fx + mw, y_m + corner_dy]
+    lift = 0.06 * a[9]                                   # AU9 raises the upper lip
+    smile = 0.05 * a[12] - 0.03 * a[15]                  # curvature of the lip line
+    in_up = _bezier(left, [fx, y_m - 0.4 * gap - lift + smile * 0.3], right, 14)
+    in_lo = _bezier(left, [fx, y_m + 0.6 * gap + smile + 0.05 * a[16]], right, 14)
+    out_up = _bezier(left, [fx, y_m - 0.4 * gap - lift - 2 * t_up + smile * 0.3], right, 14)
+    out_lo = _bezier(left, [fx, y_m + 0.6 * gap + 2 * t_lo + smile + 0.05 * a[16]], right, 14)
+    cv.fill(np.concatenate([out_up, out_lo[::-1]]), ident.lips)
+    opening = gap + 0.05 * a[16]
+    if opening > 0.035:
+        cv.fill(np.concatenate([in_up, in_lo[::-1]]), (70, 22, 25))
+        teeth = min(1.0, 2.5 * a[12] + 2 * a[16] + 1.5 * a[20] + 0.6 * a[26])
+        if teeth > 0.1:
+            t_lo_curve = in_up.copy()
+            t_lo_curve[:, 1] += min(opening * 0.45, 0.06) * np.sin(np.linspace(0, np.pi, len(in_up)))
+            cv.fill(np.concatenate([in_up, t_lo_curve[::-1]]), _mix((70, 22, 25), (240, 238, 230), teeth))
+    else:
+        cv.line(in_up, _mix(ident.lips, dark, 0.6), 0.02)
