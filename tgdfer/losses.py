@@ -1,0 +1,53 @@
+"""Training objective: clip cross-entropy + top-k instance loss + label-feature diversity.
+
+In: the model output (clip logits [B, C], instance scores [B, T, C], relevance [B, T, C], label
+features E [C, D]) and clip labels [B]. Out: the total loss and its parts. [design]
+- clip: cross-entropy on clip logits (optional label smoothing, optional class weights);
+- instance: the k frames most relevant to the true class must predict it on their own (MIL
+  pseudo-labels from relevance, the weak supervision reaching frames);
+- diversity: the mean squared cosine between different classes' label features.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class LossConfig:
+    label_smoothing: float = 0.0   # cross-entropy label smoothing
+    w_inst: float = 0.5            # weight of the top-k instance loss
+    w_div: float = 0.1             # weight of the label-feature diversity penalty
+    topk: int = 4                  # frames per clip the instance loss uses
+    class_weights: bool = False    # weight classes by inverse frequency (UAR-oriented)
+
+
+def tgdfer_loss(out, labels: torch.Tensor, cfg: LossConfig, class_weight: torch.Tensor | None = None) -> dict:
+    """Returns {'loss', 'clip', 'inst', 'div'} (scalars; 'loss' carries the gradient)."""
+    logits = out.logits.float()
+    clip = F.cross_entropy(logits, labels, weight=class_weight, label_smoothing=cfg.label_smoothing)
+    parts = {"clip": clip}
+    total = clip
+    if cfg.w_inst > 0 and out.instance_scores is not None:
+        S, R = out.instance_scores.float(), out.relevance.float()                 # [B, T, C]
+        B, T, C = S.shape
+        k = min(cfg.topk, T)
+        r_true = R.gather(2, labels.view(B, 1, 1).expand(B, T, 1)).squeeze(2)      # [B, T]
+        idx = r_true.detach().topk(k, dim=1).indices                               # [B, k]
+        s_top = S.gather(1, idx.unsqueeze(2).expand(B, k, C))                      # [B, k, C]
+        inst = F.cross_entropy(s_top.reshape(B * k, C), labels.repeat_interleave(k), weight=class_weight,
+                               label_smoothing=cfg.label_smoothing)
+        parts["inst"] = inst
+        total = total + cfg.w_inst * inst
+    if cfg.w_div > 0 and out.label_features is not None:
+        E = F.normalize(out.base_label_features.float(), dim=-1)                   # [C, D]
+        sim = E @ E.T
+        off = sim - torch.diag_embed(torch.diagonal(sim))
+        C = E.shape[0]
+        div = (off ** 2).sum() / max(C * (C - 1), 1)
+        parts["div"] = div
+        total = total + cfg.w_div * div
+    parts["loss"] = total
+    return parts
