@@ -105,31 +105,36 @@ COMPONENTS = {"image tower": "backbone.visual", "text tower": "backbone.text", "
 def model_report(model: TGDFER, batch: int = 1) -> pd.DataFrame:
     """Trainable and frozen parameters per component, and forward GFLOPs (torch.utils.flop_counter).
 
-    Works on a model built on the meta device, so the large configs cost no compute. FLOPs count a
+    FLOPs are counted on a meta-device twin, so even the large configs cost no compute. FLOPs count a
     multiply-add as 2 (`gmacs` halves them, the unit papers usually quote). Per-clip rows count one
     clip of T frames; the text tower runs once per step for all classes (and not at all once its
     output is cached), so the total leaves it out.
     """
+    from dataclasses import replace
+
     from torch.utils.flop_counter import FlopCounterMode
 
-    dev = next(model.parameters()).device
-    size = model.backbone.image_size
-    video = torch.zeros(batch, model.cfg.frames, 3, size, size, device=dev)
-    was = model.training
-    model.eval()
-    model.text_labels._cache = None
+    # FLOPs are counted on a meta-device twin: fused CPU attention kernels hide their matmuls from the
+    # counter, while on the meta device attention decomposes into countable matmuls (and costs nothing)
+    twin = model
+    if next(model.parameters()).device.type != "meta":
+        cfg = replace(model.config, model=replace(model.config.model, pretrained="none", weights_sha256=""))
+        with torch.device("meta"):
+            twin = create_model(cfg, class_names=model.class_names, device="meta")
+    size = twin.backbone.image_size
+    video = torch.zeros(batch, twin.cfg.frames, 3, size, size, device="meta")
+    twin.eval()
+    twin.text_labels._cache = None
     counter = FlopCounterMode(display=False, depth=None)
     with counter, torch.no_grad():
-        model(video)
-    model.train(was)
+        twin(video)
     flops = counter.get_flop_counts()
     rows = []
     for comp, prefix in COMPONENTS.items():
-        mod = model.get_submodule(prefix)
+        mod = model.get_submodule(prefix)   # parameters from the model itself (its trainable state)
         train = sum(p.numel() for p in mod.parameters() if p.requires_grad)
         frozen = sum(p.numel() for p in mod.parameters() if not p.requires_grad)
         key = next((k for k in flops if k.endswith("." + prefix) or k == prefix), None)
-        # the text tower is called from text_labels: count its FLOPs there, not twice
         f = sum(flops[key].values()) if key else 0
         rows.append(dict(component=comp, trainable=train, frozen=frozen, gflops=f / 1e9 / batch))
     df = pd.DataFrame(rows)
@@ -151,3 +156,25 @@ def build_on_meta(config: str = "tgdfer-b16", **kw) -> TGDFER:
     cfg.model.pretrained = "none"
     with torch.device("meta"):
         return create_model(cfg, device="meta", **kw)
+
+
+@torch.no_grad()
+def trace_shapes(model: TGDFER, batch: int = 2) -> pd.DataFrame:
+    """The tensor shape after each part of the model, for a random clip batch (architecture tour)."""
+    size, T = model.backbone.image_size, model.cfg.frames
+    video = torch.zeros(batch, T, 3, size, size)
+    was = model.training
+    model.eval()
+    X = model.backbone.encode_frames(video)
+    Z, g = model.temporal(X)
+    E = model.label_features()
+    E2, S, R = model.visual_prompt(E, Z)
+    out = model(video)
+    model.train(was)
+    rows = [("input clip", "B, T, 3, H, W", video.shape), ("frame features X (image tower)", "B, T, D", X.shape),
+            ("instance features Z (MGTN)", "B, T, D", Z.shape), ("clip token g (MGTN)", "B, D", g.shape),
+            ("label features E (text branch)", "C, D", E.shape),
+            ("enhanced label features E' (visual prompt)", "B, C, D", E2.shape),
+            ("instance scores S", "B, T, C", S.shape), ("frame relevance R", "B, T, C", R.shape),
+            ("clip logits (MIL)", "B, C", out.logits.shape)]
+    return pd.DataFrame([(a, b, tuple(c)) for a, b, c in rows], columns=["part", "dims", "shape"])

@@ -1,0 +1,127 @@
+"""Frozen-backbone feature cache: each clip's frames are encoded once per view and reused.
+
+In: a model whose image tower is frozen, a clip table and a view spec. Out: features
+[N, V, T, D] (float16) and the sampled frame indices [N, V, T]. Training with a frozen image tower
+then reads the cache (epoch e uses training view e mod V), which is the same model and the same
+meaning of every metric, only much faster. Files live under the run folder (never next to the
+dataset, which may be read-only), keyed by everything that changes a feature.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .data.dataset import ClipDataset
+from .io import atomic_torch_save, atomic_write_json
+from .progress import progress
+
+
+def backbone_key(model) -> str:
+    """Identity of the image tower's weights: the weight file's SHA256, or a hash of the tensors."""
+    info = model.backbone.info
+    if info.get("weights_sha256"):
+        return info["weights_sha256"][:16]
+    h = hashlib.sha256()
+    for k, v in sorted(model.backbone.visual.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+class FeatureCache:
+    """A folder of per-view feature files: `<kind>-v<view>.pt` = {clip path: (features [T, D], frames [T])}."""
+
+    def __init__(self, folder: str | Path, model, frames: int, size: int, short: str = "pad-last", seed: int = 0,
+                 augment: bool = True):
+        spec = {"backbone": backbone_key(model), "clip_model": model.cfg.clip_model, "frames": frames, "size": size,
+                "short": short, "seed": seed, "augment": augment, "mean": list(model.backbone.mean),
+                "std": list(model.backbone.std), "version": 1}
+        self.spec = spec
+        self.key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+        self.folder = Path(folder) / self.key
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.folder / "spec.json", spec)
+        self.model, self.frames, self.size, self.short, self.seed, self.augment = model, frames, size, short, seed, augment
+
+    def _file(self, kind: str, view: int) -> Path:
+        return self.folder / f"{kind}-v{view}.pt"
+
+    @torch.no_grad()
+    def get(self, table: pd.DataFrame, kind: str, views: int = 1, crops: int = 1, batch_size: int = 32,
+            workers: int = 0, device: str | torch.device = "cpu", autocast=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features [N, V, T, D] and frame indices [N, V, T] for `table`; V = views (train) or views * crops (test)."""
+        n_views = views if kind == "train" else views * crops
+        per_view = []
+        for v in range(n_views):
+            store = torch.load(self._file(kind, v), weights_only=False) if self._file(kind, v).is_file() else {}
+            missing = table[~table["path"].isin(store)]
+            if len(missing):
+                store.update(self._encode(missing, kind, v, views, crops, batch_size, workers, device, autocast))
+                atomic_torch_save(self._file(kind, v), store)
+            per_view.append(store)
+        feats = torch.stack([torch.stack([pv[p][0] for p in table["path"]]) for pv in per_view], dim=1)  # [N, V, T, D]
+        idx = torch.stack([torch.stack([pv[p][1] for p in table["path"]]) for pv in per_view], dim=1)    # [N, V, T]
+        return feats, idx
+
+    def _encode(self, table, kind, v, views, crops, batch_size, workers, device, autocast) -> dict:
+        train = kind == "train"
+        ds = ClipDataset(table, self.frames, self.size, train=train, mean=self.model.backbone.mean,
+                         std=self.model.backbone.std, augment=self.augment, views=views, crops=crops,
+                         short=self.short, seed=self.seed)
+        if train:
+            ds.set_epoch(v)
+            sub = ds
+        else:
+            sub = torch.utils.data.Subset(ds, [i * views * crops + v for i in range(len(table))])
+        loader = DataLoader(sub, batch_size=batch_size, num_workers=workers, shuffle=False)
+        out = {}
+        paths = list(table["path"])
+        visual = self.model.backbone
+        was = visual.training
+        visual.eval()
+        i = 0
+        for batch in progress(loader, desc=f"cache {kind} view {v}", total=len(loader)):
+            video = batch["video"].to(device, non_blocking=True)
+            with autocast() if autocast else _null():
+                f = visual.encode_frames(video)                                      # [B, T, D]
+            for j in range(f.shape[0]):
+                out[paths[i]] = (f[j].to("cpu", torch.float16), batch["frame_index"][j].clone())
+                i += 1
+        visual.train(was)
+        return out
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+class CachedClips(Dataset):
+    """Items from cached features: training picks view `epoch mod V`; testing enumerates all views."""
+
+    def __init__(self, feats: torch.Tensor, frame_index: torch.Tensor, table: pd.DataFrame, train: bool):
+        self.feats, self.idx, self.table, self.train = feats, frame_index, table.reset_index(drop=True), train
+        self.labels = np.asarray(table["label"], dtype=np.int64)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.table) * (1 if self.train else self.feats.shape[1])
+
+    def __getitem__(self, i: int) -> dict:
+        V = self.feats.shape[1]
+        clip, view = (i, self.epoch % V) if self.train else divmod(i, V)
+        return {"features": self.feats[clip, view].float(), "label": int(self.labels[clip]),
+                "clip_id": str(self.table["clip_id"].iloc[clip]), "frame_index": self.idx[clip, view],
+                "view": view}

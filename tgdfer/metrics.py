@@ -1,0 +1,55 @@
+"""Metrics, all from scikit-learn: UAR, WAR, per-class recall, confusion matrix, frame localisation.
+
+In: true and predicted labels (clips), or per-frame relevance and ground truth (frames).
+Out: plain dicts / arrays. UAR = mean per-class recall over the classes present in the test set
+(balanced accuracy); WAR = accuracy. Localisation (generated benchmark only): ROC-AUC of the
+true class's relevance against the ground-truth expressive frames, per clip then averaged, and the
+share of the k most relevant frames that are truly expressive, beside its chance level.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, recall_score, roc_auc_score
+
+
+def clip_metrics(y_true, y_pred, n_classes: int) -> dict:
+    """{'uar', 'war', 'recall' [C] (nan for classes absent from y_true), 'confusion' [C, C], 'n'}."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    labels = list(range(n_classes))
+    present = np.isin(labels, y_true)
+    rec = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0.0).astype(float)
+    rec[~present] = np.nan
+    return {
+        "uar": float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
+        "war": float(accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
+        "recall": rec,
+        "confusion": confusion_matrix(y_true, y_pred, labels=labels),
+        "n": int(len(y_true)),
+    }
+
+
+def localisation(relevance: list[np.ndarray], expressive: list[np.ndarray], k: int = 4) -> dict:
+    """Frame localisation over clips.
+
+    relevance: per clip [T] relevance of the clip's true class at the sampled frames;
+    expressive: per clip [T] bool, the ground truth at the same frames.
+    Clips whose sampled frames are all expressive or all not (AUC undefined) count only in top-k.
+    """
+    aucs, hits, chance = [], [], []
+    for r, e in zip(relevance, expressive):
+        r, e = np.asarray(r, float), np.asarray(e, bool)
+        if not e.any():
+            continue
+        if not e.all():
+            aucs.append(roc_auc_score(e, r))
+        kk = min(k, len(r))
+        top = np.argsort(-r, kind="stable")[:kk]
+        hits.append(e[top].mean())
+        chance.append(e.mean())
+    return {
+        "loc_auc": float(np.mean(aucs)) if aucs else float("nan"),
+        "loc_topk_precision": float(np.mean(hits)) if hits else float("nan"),
+        "loc_topk_chance": float(np.mean(chance)) if chance else float("nan"),
+        "loc_clips": len(aucs),
+        "loc_k": k,
+    }
