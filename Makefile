@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tgdfer-installed
-export MPLBACKEND := agg
 
 .PHONY: install demo test notebooks clean-build
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-os.environ.setdefault("MPLBACKEND", "agg")
 os.environ.setdefault("TGDFER_PROGRESS", "0")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -8,6 +8,8 @@ share of the k most relevant frames that are truly expressive, beside its chance
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, recall_score, roc_auc_score
 
@@ -19,8 +21,11 @@ def clip_metrics(y_true, y_pred, n_classes: int) -> dict:
     present = np.isin(labels, y_true)
     rec = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0.0).astype(float)
     rec[~present] = np.nan
+    with warnings.catch_warnings():          # a prediction of a class absent from y_true is legitimate
+        warnings.simplefilter("ignore", UserWarning)
+        uar = float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else float("nan")
     return {
-        "uar": float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
+        "uar": uar,
         "war": float(accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
         "recall": rec,
         "confusion": confusion_matrix(y_true, y_pred, labels=labels),

@@ -50,3 +50,30 @@ def check(notebook: str, namespace: dict) -> types.SimpleNamespace:
     if problems:
         raise ValueError(f"{notebook}: " + "; ".join(problems))
     return types.SimpleNamespace(**{k: given[k] for k in spec})
+
+
+SWITCHES = {"text": "model.text", "temporal": "model.temporal", "pool": "model.pool",
+            "visual_prompt": "model.visual_prompt", "finetune": "model.finetune", "epochs": "train.epochs",
+            "max_steps": "train.max_steps", "batch_size": "train.batch_size", "val_fraction": "train.val_fraction"}
+
+
+def switches(P) -> dict:
+    """Config overrides from a notebook's switch parameters; '' and 0 keep the config's own value."""
+    out = {}
+    for name, key in SWITCHES.items():
+        v = getattr(P, name, None)
+        if v not in (None, "", 0, 0.0):
+            out[key] = v
+    return out
+
+
+def train_from(P, callback=None):
+    """Train (or resume) the run a notebook's parameters describe; returns the RunResult."""
+    from .data.source import resolve_dataset
+    from .paths import resolve
+    from .train import train
+
+    layout, root = resolve_dataset(P.dataset, P.root, clips=P.clips, size=P.size, seed=P.data_seed)
+    return train(layout, root, P.fold, P.config, P.variant, switches(P), seed=P.seed, device=P.device,
+                 run_dir=resolve(P.run_dir) if P.run_dir else None, runs_dir=resolve(P.runs_dir),
+                 resume=P.resume, callback=callback)

@@ -37,8 +37,13 @@ def dataset_label(dataset: str, root) -> str:
 
 
 def run_name(variant: str, overrides: dict | None = None) -> str:
-    """'tgdfer', or 'tgdfer+text=none+pool=max' for a variant with overrides (folder-safe)."""
+    """'tgdfer', or 'tgdfer+text=none+pool=max' for a variant with model/loss overrides (folder-safe).
+
+    Training-length settings (train.*) do not name a different model, so they stay out of the name.
+    """
     parts = [variant]
     for k, v in sorted((overrides or {}).items()):
+        if k.startswith("train."):
+            continue
         parts.append(f"{k.split('.')[-1]}={v}")
     return re.sub(r"[^A-Za-z0-9_.=+:-]", "_", "+".join(parts))

@@ -297,14 +297,17 @@ def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, co
         class_weight = torch.tensor(len(train_t) / (model.num_classes * np.maximum(counts, 1)), dtype=torch.float32,
                                     device=dev)
 
-    # resume
+    # resume: only a run with the same identity (data, fold, seed, every config value) may continue
+    identity = {"dataset": dataset, "root": str(Path(root).resolve()) if root else "", "fold": fold, "seed": seed,
+                "media": media, "label_base": label_base, "config": cfg.to_dict()}
     start_epoch, step, history, best = 0, 0, [], {"score": -1.0, "epoch": -1}
     last_ck = run_dir / "last.pt"
     if resume and last_ck.is_file():
         ck = torch.load(last_ck, map_location="cpu", weights_only=False)
-        if ck["config"] != cfg.to_dict():
-            raise ValueError(f"{last_ck} was written with other settings; resume with the same parameters "
-                             "or start a new run folder")
+        if ck.get("identity") != identity:
+            diff = sorted(k for k in identity if ck.get("identity", {}).get(k) != identity[k])
+            raise ValueError(f"{last_ck} was written with other settings ({', '.join(diff)} differ); resume with "
+                             "the same parameters or choose another run folder")
         model.load_state_dict(ck["model"], strict=False)
         optimizer.load_state_dict(ck["optimizer"])
         scheduler.load_state_dict(ck["scheduler"])
@@ -386,7 +389,7 @@ def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, co
         if main:
             log("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
             save_checkpoint(last_ck, model, cfg, {
-                "epoch": epoch, "step": step, "history": history, "best": best,
+                "identity": identity, "epoch": epoch, "step": step, "history": history, "best": best,
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
                 "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()}})
             atomic_write_text(run_dir / "history.csv", pd.DataFrame(history).to_csv(index=False))

@@ -1,7 +1,8 @@
 """Which data a notebook or the demo uses: a dataset on disk, or the generated benchmark.
 
 `resolve_dataset('synth', '', clips=120, size=64, seed=0)` renders (or reuses) the benchmark under
-the data folder and returns ('dfew', its root): the benchmark is written in the DFEW layout.
+the data folder and returns ('dfew', its root): the benchmark is written in the DFEW layout. A root
+that already holds a finished benchmark is used as it is, whatever its size.
 """
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 
     if dataset not in LAYOUTS:
         raise ValueError(f"dataset must be one of {', '.join(LAYOUTS)} (got {dataset!r})")
     if dataset == "synth":
+        from ..synth.generate import is_complete
+
+        if root and is_complete(resolve(root)):        # an existing benchmark is used as it is
+            return "dfew", resolve(root)
         out = resolve(root) if root else benchmark_dir(clips, size, seed)
         return "dfew", generate(out, GenerateConfig(clips=clips, size=size, seed=seed), workers=workers)
     if not root:
