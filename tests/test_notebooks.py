@@ -69,7 +69,15 @@ def test_parameter_names_in_scripts_exist_in_the_notebooks():
     for src in sources:
         if not src.is_file():
             continue
-        for nb, names in _papermill_calls(src.read_text()):
+        text = src.read_text()
+        script_nb = re.search(r"^NB=(notebooks/[\w.]+\.ipynb)", text, re.M)
+        if script_nb:                      # a shell script whose papermill calls go through $NB
+            stem = Path(script_nb.group(1)).stem
+            for n in re.findall(r"\s-[pr]\s+(\w+)", text):
+                assert n in declared[stem], f"{src.name}: -p {n} for {stem}, which declares {sorted(declared[stem])}"
+                seen += 1
+            continue
+        for nb, names in _papermill_calls(text):
             stem = Path(nb).stem
             if stem not in declared:
                 continue

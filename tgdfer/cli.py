@@ -91,6 +91,35 @@ def _cmd_report(a) -> int:
     return 0
 
 
+def _cmd_collect(a) -> int:
+    from .collect import collect
+    from .paths import resolve
+
+    files = collect(resolve(a.runs), resolve(a.out))
+    for k, v in files.items():
+        print(f"{k:10s} {v}")
+    return 0
+
+
+def _cmd_paper(a) -> int:
+    from .paper import build_paper
+    from .paths import resolve
+
+    files = build_paper(resolve(a.results), resolve(a.out), None if a.no_readme else resolve("README.md"))
+    for k, v in files.items():
+        print(f"{k:24s} {v}")
+    return 0
+
+
+def _cmd_demo(a) -> int:
+    from .demo import run_demo
+
+    res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)))
+    print(f"demo finished in {res['seconds'] / 60:.1f} min: tables in {res['paper'] / 'tables'}, "
+          f"figures in {res['paper'] / 'figures'}, records in {res['results']}, runs in {res['runs']}")
+    return 0
+
+
 def _add_data_args(p, root_required=True) -> None:
     p.add_argument("--dataset", default="dfew", choices=["dfew", "ferv39k", "mafw", "annotation", "csv"],
                    help="dataset layout (default dfew; the generated benchmark is in the DFEW layout)")
@@ -201,6 +230,29 @@ def build_parser() -> argparse.ArgumentParser:
     mr.add_argument("configs", nargs="*", default=["tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"])
     mr.add_argument("--variant", default="tgdfer")
     mr.set_defaults(func=_cmd_report)
+
+    co = sub.add_parser("collect", help="turn run folders into long-form records under results/",
+                        description="Collect every finished run folder into results/records.csv (one metric a line), "
+                                    "confusion.csv, history.csv and examples.npz.")
+    co.add_argument("--runs", default="runs", help="folder of run folders (default runs/)")
+    co.add_argument("--out", default="results", help="records folder (default results/)")
+    co.set_defaults(func=_cmd_collect)
+
+    pp = sub.add_parser("paper", help="regenerate the paper's tables and figures from the records",
+                        description="Regenerate paper/tables/*.md, paper/figures/*.png and the README results block "
+                                    "from results/ (records only).")
+    pp.add_argument("--results", default="results")
+    pp.add_argument("--out", default="paper")
+    pp.add_argument("--no-readme", action="store_true", help="leave README.md alone")
+    pp.set_defaults(func=_cmd_paper)
+
+    dm = sub.add_parser("demo", help="the whole embedded pipeline on the generated benchmark (CPU)",
+                        description="Generate the benchmark, train and evaluate TG-DFER, its ablations and the baselines "
+                                    "(tiny config), collect, regenerate tables and figures.")
+    dm.add_argument("--clips", type=int, default=700)
+    dm.add_argument("--size", type=int, default=112)
+    dm.add_argument("--folds", type=int, default=5, help="folds of the main runs (default 5)")
+    dm.set_defaults(func=_cmd_demo)
 
     return p
 

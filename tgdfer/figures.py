@@ -39,7 +39,7 @@ def contact_sheet(root, n_frames: int = 8, seed: int = 0, dataset_name: str = "g
             if c == 0:
                 ax.set_ylabel(name, fontsize=9)
     fig.suptitle(f"{dataset_name}: one clip per class, frames across time (ground-truth intensity below)", fontsize=9)
-    fig.tight_layout(pad=0.3)
+    fig.tight_layout(pad=0.3, rect=(0, 0, 1, 0.97))
     return fig
 
 

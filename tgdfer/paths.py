@@ -45,5 +45,5 @@ def run_name(variant: str, overrides: dict | None = None) -> str:
     for k, v in sorted((overrides or {}).items()):
         if k.startswith("train."):
             continue
-        parts.append(f"{k.split('.')[-1]}={v}")
+        parts.append(f"{k.split('.')[-1]}={str(v).lower() if isinstance(v, bool) else v}")
     return re.sub(r"[^A-Za-z0-9_.=+:-]", "_", "+".join(parts))

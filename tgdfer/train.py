@@ -286,6 +286,9 @@ def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, co
         total_steps = min(total_steps, tc.max_steps)
     epochs = math.ceil(total_steps / steps_per_epoch)
 
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"{cfg.name} / {cfg.variant} has no trainable parameter (frozen image tower, frozen text and "
+                         "no learnable part): evaluate it zero-shot with `python -m tgdfer evaluate`, or unfreeze a part")
     optimizer = build_optimizer(model, tc)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(tc, total_steps, steps_per_epoch))
     scaler = torch.amp.GradScaler(dev.type, enabled=amp == torch.float16)
@@ -370,7 +373,7 @@ def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, co
                 if step >= total_steps:
                     break
         row = {"epoch": epoch + 1, "step": step, **{f"train_{k}": v / max(n_batches, 1) for k, v in sums.items()},
-               "lr_head": next(g["lr"] for g in optimizer.param_groups if g["name"] == "head"),
+               **{f"lr_{g['name']}": g["lr"] for g in optimizer.param_groups},
                "train_seconds": round(time.time() - t0, 2)}
         last_epoch = epoch == epochs - 1 or step >= total_steps
         if (epoch + 1) % tc.eval_every == 0 or last_epoch:
