@@ -30,12 +30,13 @@ def predict(path, checkpoint, out=None, device: str = "auto", faces: bool = True
     reader = ClipReader(path)
     idx = segment_indices(reader.num_frames, model.cfg.frames, train=False)                  # [T]
     frames = reader.read(idx)                                                                 # [T, H, W, 3]
-    crop_note = ""
+    crop_note, found = "", None
     if faces and is_video(path):
         from .faces import crop_clip_faces
 
         frames, found = crop_clip_faces(frames)
-        crop_note = f", face crops ({found}/{len(frames)} frames with a detected face)"
+        crop_note = f", face crops ({found}/{len(frames)} frames with a detected face)" if found else \
+            ", no face detected: whole frames used"
     tf = ClipTransform(model.backbone.image_size, train=False, mean=model.backbone.mean, std=model.backbone.std)
     video = tf(frames).unsqueeze(0).to(dev)                                                   # [1, T, 3, S, S]
     with torch.no_grad():
@@ -50,4 +51,4 @@ def predict(path, checkpoint, out=None, device: str = "auto", faces: bool = True
     fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return {"probabilities": dict(zip(model.class_names, probs.round(4).tolist())), "pred": model.class_names[pred],
-            "relevance": rel, "frame_index": np.asarray(idx), "figure": str(out)}
+            "relevance": rel, "frame_index": np.asarray(idx), "figure": str(out), "faces_found": found}

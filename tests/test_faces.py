@@ -1,0 +1,127 @@
+"""Faces from raw video, on clips the tests render: a drawn face moving across a larger frame."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+
+from conftest import write_video
+from tgdfer.faces import _iou, align_crop, track_faces
+from tgdfer.synth.generate import GenerateConfig, render_clip
+
+SCENE = GenerateConfig(size=320, scene=True)
+
+
+def scene_clip(video_name=2, n=40):
+    frames, _, boxes = render_clip(video_name, "happiness", 1, n, SCENE)
+    return frames, boxes
+
+
+def centre(b):
+    return np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])
+
+
+def test_moving_face_is_found_in_every_frame_and_the_crop_follows_it():
+    frames, gt = scene_clip()
+    centres = np.stack([centre(g) for g in gt])
+    assert np.linalg.norm(centres - centres[0], axis=1).max() > 30                                                # the face really moves across the frame
+    tr = track_faces(frames)
+    assert tr is not None and tr.found.mean() > 0.8
+    for b, g in zip(tr.boxes, gt):                                     # a box in every frame, on the face
+        assert _iou(b, g) > 0.45
+        assert np.linalg.norm(centre(b) - centre(g)) < 0.2 * (g[2] - g[0])
+    crop = align_crop(frames[10], tr.boxes[10], tr.angle[10], size=112)
+    assert crop.shape == (112, 112, 3)
+
+
+class JitteryDetector:
+    """Ground-truth boxes plus noise, and a missed frame now and then."""
+
+    def __init__(self, boxes, sd, seed=0):
+        self.boxes, self.sd, self.rng, self.t = boxes, sd, np.random.default_rng(seed), 0
+
+    def detect(self, rgb):
+        b = self.boxes[self.t] + self.rng.normal(0, self.sd, 4)
+        self.t += 1
+        if self.t % 7 == 0:
+            return np.zeros((0, 5), np.float32)
+        return np.concatenate([b, [5.0]])[None].astype(np.float32)
+
+
+def test_smoothing_removes_jitter_and_bridges_gaps():
+    frames, gt = scene_clip(n=60)
+    tr = track_faces(frames, JitteryDetector(gt, sd=6.0), smooth=5)
+    raw = np.array([r if r is not None else [np.nan] * 4 for r in tr.raw], float)
+    ok = ~np.isnan(raw[:, 0])
+    assert not tr.found.all() and ok.sum() > 40                        # gaps exist and were bridged
+    def wobble(x):                                                     # frame-to-frame acceleration of the centre
+        c = np.stack([(x[:, 0] + x[:, 2]) / 2, (x[:, 1] + x[:, 3]) / 2], 1)
+        return np.abs(np.diff(c, 2, axis=0)).mean()
+    assert wobble(tr.boxes) < 0.5 * wobble(raw[ok])
+    err_track = np.abs(np.stack([centre(b) for b in tr.boxes]) - np.stack([centre(g) for g in gt]))
+    err_raw = np.abs(np.stack([centre(b) for b in raw[ok]]) - np.stack([centre(g) for g in gt[ok]]))
+    assert err_track.mean() < err_raw.mean()
+
+
+def test_faces_command_writes_dfew_naming_and_reports_a_clip_without_face(tmp_path):
+    frames, _ = scene_clip(n=24)
+    import av
+
+    vid = tmp_path / "in" / "person.mp4"
+    vid.parent.mkdir()
+    with av.open(str(vid), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width = s.height = 320
+        s.pix_fmt = "yuv420p"
+        for f in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    write_video(tmp_path / "in" / "wall.mp4", 12, size=(120, 160))    # flat grey frames: no face
+    (tmp_path / "list.csv").write_text("path,label,split\nin/person.mp4,happiness,test\nin/wall.mp4,neutral,test\n")
+    r = subprocess.run([sys.executable, "-m", "tgdfer", "faces", str(tmp_path / "list.csv"), "--out", str(tmp_path / "out"),
+                        "--size", "96", "--workers", "1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "no face" in r.stdout and "wall.mp4" in r.stdout
+    crops = sorted((tmp_path / "out" / "clip_224x224" / "person").glob("*.jpg"))
+    assert len(crops) == 24 and crops[0].name == "person_00001.jpg"
+    report = pd.read_csv(tmp_path / "out" / "faces_report.csv")
+    assert set(report.status) == {"ok", "no face"} and len(report) == 2
+    index = pd.read_csv(tmp_path / "out" / "clips.csv")
+    assert list(index.path) == ["clip_224x224/person"] and list(index.label) == ["happiness"]
+    from tgdfer.data import load_split
+
+    t = load_split("csv", tmp_path / "out" / "clips.csv", 1, "test")
+    assert len(t) == 1 and t.label.iloc[0] == 0
+
+
+def test_predict_crops_faces_of_raw_video_by_default(tmp_path):
+    import torch
+
+    from tgdfer.config import load_config
+    from tgdfer.model import create_model
+    from tgdfer.predict import predict
+
+    frames, _ = scene_clip(n=32)
+    import av
+
+    vid = tmp_path / "raw.mp4"
+    with av.open(str(vid), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width = s.height = 320
+        s.pix_fmt = "yuv420p"
+        for f in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    torch.manual_seed(0)
+    model = create_model(load_config("tgdfer-tiny"))
+    res = predict(vid, None, out=tmp_path / "p.png", model=model)
+    assert res["faces_found"] >= 8 and (tmp_path / "p.png").is_file()
+    assert abs(sum(res["probabilities"].values()) - 1) < 1e-3
+    plain = predict(vid, None, out=tmp_path / "q.png", model=model, faces=False)
+    assert plain["faces_found"] is None
