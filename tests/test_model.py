@@ -159,3 +159,23 @@ def test_model_report_for_every_config():
     assert 270 < b16.loc["image tower", "gmacs"] < 290                   # ~17.6 GMACs a frame x 16
     assert rows["tgdfer-b32"].loc["image tower", "gmacs"] < b16.loc["image tower", "gmacs"] / 3
     assert b16.loc["text tower", "frozen"] > 0 and b16.loc["text tower", "trainable"] == 0
+
+
+@pytest.mark.parametrize("train_mode", [True, False])
+def test_sdpa_attention_matches_open_clip(train_mode):
+    import open_clip
+
+    from tgdfer.backbone import register_configs
+    from tgdfer.fast_attention import use_sdpa
+
+    register_configs()
+    torch.manual_seed(0)
+    clip = open_clip.create_model("TGDFER-Tiny").train(train_mode)
+    x = torch.randn(3, 3, 64, 64)
+    tok = open_clip.get_tokenizer("TGDFER-Tiny")(["a face with raised inner brows", "lips stretched sideways"])
+    with torch.no_grad():
+        ref_img, ref_txt = clip.encode_image(x), clip.encode_text(tok)
+        assert use_sdpa(clip.visual) == 3 and use_sdpa(clip.transformer, causal=True) == 2
+        img, txt = clip.encode_image(x), clip.encode_text(tok)
+    assert torch.allclose(img, ref_img, atol=1e-5) and torch.allclose(txt, ref_txt, atol=1e-5)
+    assert use_sdpa(clip) == 0                                       # idempotent

@@ -40,7 +40,11 @@ def test_short_clips_repeat_frames():
         segment_indices(0, 16)
 
 
-def test_decord_reads_an_mp4_the_test_wrote(tmp_path):
+@pytest.mark.parametrize("backend", ["decord", "pyav"])
+def test_video_backends_read_an_mp4_the_test_wrote(tmp_path, monkeypatch, backend):
+    from tgdfer.data import decode
+
+    monkeypatch.setattr(decode, "VIDEO_BACKEND", backend)
     path = write_video(tmp_path / "clip.mp4", 30, size=(48, 80))
     r = ClipReader(path)
     assert r.num_frames == 30 == count_frames(path)
@@ -56,7 +60,20 @@ def test_frame_folder_natural_order(tmp_path):
     assert np.allclose(frames.reshape(4, -1).mean(1), [8, 16, 80, 96], atol=3)
 
 
-def test_bad_media_messages(tmp_path):
+def test_both_video_backends_give_the_same_frames(tmp_path, monkeypatch):
+    from tgdfer.data import decode
+
+    path = write_video(tmp_path / "clip.mp4", 40, size=(64, 64))
+    a = ClipReader(path).read([0, 7, 39])
+    monkeypatch.setattr(decode, "VIDEO_BACKEND", "pyav")
+    assert np.array_equal(a, ClipReader(path).read([0, 7, 39]))
+
+
+@pytest.mark.parametrize("backend", ["decord", "pyav"])
+def test_bad_media_messages(tmp_path, monkeypatch, backend):
+    from tgdfer.data import decode
+
+    monkeypatch.setattr(decode, "VIDEO_BACKEND", backend)
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all" * 10)
     with pytest.raises(DataError, match="cannot decode video") as e:

@@ -19,6 +19,8 @@ import open_clip
 import torch
 from torch import nn
 
+from .fast_attention import use_sdpa
+
 FINETUNE_MODES = ("full", "frozen", "last:N")
 
 # Weights that ship with this package: (open_clip model, tag) -> (file in tgdfer/assets/weights, SHA256).
@@ -153,6 +155,9 @@ class Backbone(nn.Module):
         self.mean = tuple(getattr(self.visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN)
         self.std = tuple(getattr(self.visual, "image_std", None) or open_clip.OPENAI_DATASET_STD)
         self.info = info or {}
+        if os.environ.get("TGDFER_SDPA", "1") != "0":                            # 0: open_clip's own path
+            use_sdpa(self.visual)                                                # fast_attention.py
+            use_sdpa(self.text.transformer, causal=True)
         for p in self.text.parameters():
             p.requires_grad_(False)
         self.set_finetune(finetune)

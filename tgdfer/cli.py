@@ -140,6 +140,17 @@ def _cmd_faces(a) -> int:
     return 0
 
 
+def _cmd_bench(a) -> int:
+    from .bench import format_table, run
+
+    res = run(configs=tuple(a.configs), device=a.device, precisions=a.precision, iters=a.iters, data=not a.no_data,
+              cache_epoch=not a.no_cache_epoch, out=a.out, label=a.label)
+    print(format_table(res))
+    if a.out:
+        print(f"\nJSON: {a.out}")
+    return 0
+
+
 def _add_data_args(p, root_required=True) -> None:
     p.add_argument("--dataset", default="dfew", choices=["dfew", "ferv39k", "mafw", "annotation", "csv"],
                    help="dataset layout (default dfew; the generated benchmark is in the DFEW layout)")
@@ -265,6 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run the detector every N frames (the track bridges the rest)")
     fa.add_argument("--label", default="", help="class of a single video or folder, written to clips.csv")
     fa.set_defaults(func=_cmd_faces)
+
+    be = sub.add_parser("bench", help="throughput, FLOP/s against the matmul peak, data pipeline, memory",
+                        description="Benchmark training and inference of the configs, the backbone's share of the step, "
+                                    "achieved FLOP/s against this machine's measured matmul peak, the data pipeline, peak "
+                                    "memory and a feature-cache epoch over a DFEW-sized set. Rates and ratios from one run.")
+    be.add_argument("--configs", nargs="+", default=["tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"])
+    be.add_argument("--device", default="auto")
+    be.add_argument("--precision", nargs="+", choices=["fp32", "bf16", "fp16"], help="default: fp32 bf16 on CPU")
+    be.add_argument("--iters", type=int, default=3, help="timed iterations per measurement (median)")
+    be.add_argument("--no-data", action="store_true", help="skip the data-pipeline benchmark")
+    be.add_argument("--no-cache-epoch", action="store_true", help="skip the feature-cache epoch")
+    be.add_argument("--out", help="JSON file for the results")
+    be.add_argument("--label", default="", help="a note stored with the results (e.g. 'before', 'after')")
+    be.set_defaults(func=_cmd_bench)
 
     co = sub.add_parser("collect", help="turn run folders into long-form records under results/",
                         description="Collect every finished run folder into results/records.csv (one metric a line), "

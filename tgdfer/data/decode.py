@@ -7,6 +7,7 @@ resolution and aspect ratio is accepted (the transform makes them square later).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,11 @@ from PIL import Image
 
 from .errors import DataError
 from .layouts import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_frames
+
+
+# Video decoder: "decord" (default) or "pyav" (FFmpeg through PyAV; faster on this project's benchmark,
+# see benchmarks/README.md). Set TGDFER_VIDEO_BACKEND or assign this variable.
+VIDEO_BACKEND = os.environ.get("TGDFER_VIDEO_BACKEND", "decord")
 
 
 def is_video(path: str | Path) -> bool:
@@ -36,11 +42,53 @@ def _open_video(path: Path):
     return vr
 
 
+class _PyAVReader:
+    """The few VideoReader methods ClipReader uses, on PyAV: sequential decoding up to the last index."""
+
+    def __init__(self, path: Path):
+        import av
+
+        if not path.is_file():
+            raise DataError(path, "video file not found", "check --root and the media type; the split file lists this clip")
+        self.path = path
+        try:
+            with av.open(str(path)) as c:
+                s = c.streams.video[0]
+                n = s.frames or sum(1 for _ in c.decode(s))
+        except Exception as e:  # noqa: BLE001
+            raise DataError(path, f"cannot decode video ({str(e).splitlines()[0][:160]})",
+                            "re-encode it (e.g. ffmpeg -i in.mp4 -c:v libx264 out.mp4) or remove it from the split") from None
+        if n < 1:
+            raise DataError(path, "video has no frames", "re-encode it or remove it from the split")
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def read(self, uniq: np.ndarray) -> np.ndarray:
+        import av
+
+        want = {int(i): k for k, i in enumerate(uniq)}
+        out = [None] * len(uniq)
+        last = None
+        with av.open(str(self.path)) as c:
+            for i, fr in enumerate(c.decode(c.streams.video[0])):
+                last = fr
+                if i in want:
+                    out[want[i]] = fr.to_ndarray(format="rgb24")
+                if i >= uniq[-1]:
+                    break
+        for k, o in enumerate(out):          # a header that over-counts frames: repeat the last one decoded
+            if o is None:
+                out[k] = last.to_ndarray(format="rgb24")
+        return np.stack(out)
+
+
 def count_frames(path: str | Path) -> int:
     """Number of frames of a video file or frame folder."""
     path = Path(path)
     if is_video(path):
-        return len(_open_video(path))
+        return len(_PyAVReader(path) if VIDEO_BACKEND == "pyav" else _open_video(path))
     return len(list_frames(path))
 
 
@@ -51,7 +99,7 @@ class ClipReader:
         self.path = Path(path)
         self.draft_size = draft_size
         if is_video(self.path):
-            self._vr = _open_video(self.path)
+            self._vr = _PyAVReader(self.path) if VIDEO_BACKEND == "pyav" else _open_video(self.path)
             self._files = None
             self.num_frames = len(self._vr)
         else:
@@ -64,6 +112,8 @@ class ClipReader:
         idx = np.asarray(indices, dtype=np.int64)
         if self._vr is not None:
             uniq, inv = np.unique(idx, return_inverse=True)
+            if isinstance(self._vr, _PyAVReader):
+                return self._vr.read(uniq)[inv]
             try:
                 batch = self._vr.get_batch(uniq.tolist()).asnumpy()   # [U, H, W, 3]
             except Exception as e:  # noqa: BLE001

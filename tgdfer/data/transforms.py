@@ -24,12 +24,13 @@ class ClipTransform:
         if crops not in (1, 2, 3):
             raise ValueError(f"crops must be 1, 2 or 3 (centre; centre + flip; three crops), got {crops}")
         self.size, self.train, self.augment, self.crops = size, train, augment, crops
-        self.mean = torch.tensor(mean).view(1, 3, 1, 1)
-        self.std = torch.tensor(std).view(1, 3, 1, 1)
+        self.inv_std = 1.0 / torch.tensor(std).view(1, 3, 1, 1)                       # (x - mean) / std
+        self.shift = -torch.tensor(mean).view(1, 3, 1, 1) * self.inv_std              #  = x * inv_std + shift
 
     def __call__(self, frames: np.ndarray, rng: np.random.Generator | None = None, crop: int = 0) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)    # [T, H, W, 3] -> [T, 3, H, W]
         S = self.size
+        contrast, brightness = 1.0, 0.0
         if self.train and self.augment:
             if rng is None:
                 raise ValueError("training transform needs a random generator")
@@ -39,24 +40,25 @@ class ClipTransform:
             h = int(min(H, round(np.sqrt(area / ratio))))
             w = int(min(W, round(np.sqrt(area * ratio))))
             top, left = int(rng.integers(0, H - h + 1)), int(rng.integers(0, W - w + 1))
-            x = F.resized_crop(x, top, left, h, w, [S, S], antialias=True)
+            x = F.resized_crop(x, top, left, h, w, [S, S], antialias=True)        # on uint8: the fast kernel
             if rng.random() < 0.5:
                 x = F.horizontal_flip(x)
-            x = x.float().div_(255.0)
-            x = x * rng.uniform(0.8, 1.2) + rng.uniform(-0.08, 0.08)                 # contrast, brightness
-            x = x.clamp_(0.0, 1.0)
+            contrast, brightness = rng.uniform(0.8, 1.2), rng.uniform(-0.08, 0.08)
+        elif self.crops == 3:
+            x = F.resize(x, [round(S * 1.15)], antialias=True)
+            H, W = x.shape[-2:]
+            offs = [((H - S) // 2, (W - S) // 2), (0, 0), (H - S, W - S)][crop]
+            x = F.crop(x, offs[0], offs[1], S, S)
         else:
-            if self.crops == 3:
-                x = F.resize(x, [round(S * 1.15)], antialias=True)
-                H, W = x.shape[-2:]
-                offs = [((H - S) // 2, (W - S) // 2), (0, 0), (H - S, W - S)][crop]
-                x = F.crop(x, offs[0], offs[1], S, S)
-            else:
+            if x.shape[-2:] != (S, S):
                 x = F.center_crop(F.resize(x, [S], antialias=True), [S, S])
-                if self.crops == 2 and crop == 1:
-                    x = F.horizontal_flip(x)
-            x = x.float().div_(255.0)
-        return (x - self.mean) / self.std                                              # [T, 3, S, S]
+            if self.crops == 2 and crop == 1:
+                x = F.horizontal_flip(x)
+        # in-place arithmetic, no temporaries: [0, 255] -> (contrast, brightness, clamp) -> normalised
+        if brightness or contrast != 1.0:
+            x = x.float().mul_(contrast / 255.0).add_(brightness).clamp_(0.0, 1.0)
+            return x.mul_(self.inv_std).add_(self.shift)                              # [T, 3, S, S]
+        return x.float().mul_(self.inv_std / 255.0).add_(self.shift)                  # [T, 3, S, S]
 
 
 def denormalize(x: torch.Tensor, mean=CLIP_MEAN, std=CLIP_STD) -> torch.Tensor:
