@@ -19,6 +19,23 @@ def scene_clip(video_name=2, n=40):
     return frames, boxes
 
 
+def encode(path, frames):
+    """Write RGB frames [T, H, W, 3] as an H.264 mp4."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.height, s.width = frames.shape[1:3]
+        s.pix_fmt = "yuv420p"
+        for f in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
 def centre(b):
     return np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])
 
@@ -67,19 +84,7 @@ def test_smoothing_removes_jitter_and_bridges_gaps():
 
 def test_faces_command_writes_dfew_naming_and_reports_a_clip_without_face(tmp_path):
     frames, _ = scene_clip(n=24)
-    import av
-
-    vid = tmp_path / "in" / "person.mp4"
-    vid.parent.mkdir()
-    with av.open(str(vid), "w") as c:
-        s = c.add_stream("libx264", rate=25)
-        s.width = s.height = 320
-        s.pix_fmt = "yuv420p"
-        for f in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+    vid = encode(tmp_path / "in" / "person.mp4", frames)
     write_video(tmp_path / "in" / "wall.mp4", 12, size=(120, 160))    # flat grey frames: no face
     (tmp_path / "list.csv").write_text("path,label,split\nin/person.mp4,happiness,test\nin/wall.mp4,neutral,test\n")
     r = subprocess.run([sys.executable, "-m", "tgdfer", "faces", str(tmp_path / "list.csv"), "--out", str(tmp_path / "out"),
@@ -106,18 +111,7 @@ def test_predict_crops_faces_of_raw_video_by_default(tmp_path):
     from tgdfer.predict import predict
 
     frames, _ = scene_clip(n=32)
-    import av
-
-    vid = tmp_path / "raw.mp4"
-    with av.open(str(vid), "w") as c:
-        s = c.add_stream("libx264", rate=25)
-        s.width = s.height = 320
-        s.pix_fmt = "yuv420p"
-        for f in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+    vid = encode(tmp_path / "raw.mp4", frames)
     torch.manual_seed(0)
     model = create_model(load_config("tgdfer-tiny"))
     res = predict(vid, None, out=tmp_path / "p.png", model=model)

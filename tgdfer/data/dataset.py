@@ -2,9 +2,9 @@
 
 In: a clip table from `layouts.load_split`. Out per item, a dict: `video` float [T, 3, S, S],
 `label` (int), `clip_id` (str), `frame_index` long [T] (0-based indices of the sampled frames),
-`view` (int: which test view). Randomness is a pure function of (seed, epoch, clip path), so runs are
-reproducible with any number of DataLoader workers, a resumed run sees the same samples, and a
-clip gets the same samples whichever fold lists it.
+`view` (int: which test view). Randomness is a pure function of (seed, epoch, clip id), so runs are
+reproducible with any number of DataLoader workers, a resumed run sees the same samples, a clip gets
+the same samples whichever fold lists it, and nothing depends on where the dataset lives on disk.
 """
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ class ClipDataset(Dataset):
         view, crop = divmod(rest, self.crops)
         row = self.table.iloc[clip]
         reader = ClipReader(row["path"], draft_size=self.size)
-        rng = np.random.default_rng([self.seed, self.epoch, zlib.crc32(str(row["path"]).encode())]) if self.train else None
+        rng = np.random.default_rng([self.seed, self.epoch, zlib.crc32(str(row["clip_id"]).encode())]) \
+            if self.train else None
         idx = segment_indices(reader.num_frames, self.T, train=self.train, rng=rng, view=view, views=self.views,
                               short=self.short)                                  # [T]
         video = self.transform(reader.read(idx), rng, crop)                      # [T, 3, S, S]
