@@ -84,7 +84,7 @@ def test_smoothing_removes_jitter_and_bridges_gaps():
 
 def test_faces_command_writes_dfew_naming_and_reports_a_clip_without_face(tmp_path):
     frames, _ = scene_clip(n=24)
-    vid = encode(tmp_path / "in" / "person.mp4", frames)
+    encode(tmp_path / "in" / "person.mp4", frames)
     write_video(tmp_path / "in" / "wall.mp4", 12, size=(120, 160))    # flat grey frames: no face
     (tmp_path / "list.csv").write_text("path,label,split\nin/person.mp4,happiness,test\nin/wall.mp4,neutral,test\n")
     r = subprocess.run([sys.executable, "-m", "tgdfer", "faces", str(tmp_path / "list.csv"), "--out", str(tmp_path / "out"),

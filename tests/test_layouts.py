@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_dfew, write_frames, write_video
+from conftest import write_frames, write_video
 from tgdfer.data import DataError, load_split, read_annotation, read_csv_table, write_annotation
 from tgdfer.data.layouts import list_frames, natural_key
 

@@ -15,7 +15,6 @@ import resource
 import statistics
 import tempfile
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -56,10 +55,9 @@ def matmul_peak(dev: torch.device, dtype: torch.dtype, iters: int = 5) -> float:
 
 
 def _autocast(dev: torch.device, precision: str):
-    if precision == "fp32":
-        return nullcontext
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return lambda: torch.autocast(device_type=dev.type, dtype=dtype)
+    from .train import autocast_factory, resolve_precision
+
+    return autocast_factory(dev, resolve_precision(precision, dev))
 
 
 def _model_worker(args: dict) -> dict:
@@ -167,7 +165,7 @@ class _DecodeOnly(torch.utils.data.Dataset):
         return torch.from_numpy(r.read(segment_indices(r.num_frames, 16)))
 
 
-def _make_media(folder: Path, n_clips: int, length: int, size: int) -> "pd.DataFrame":
+def _make_media(folder: Path, n_clips: int, length: int, size: int):
     import av
     import cv2
     import pandas as pd

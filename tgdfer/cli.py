@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def _cmd_generate(a) -> int:
@@ -25,16 +24,10 @@ def _cmd_prepare(a) -> int:
 
 
 def _overrides(a) -> dict:
-    from .config import parse_overrides
+    from .config import SWITCHES, parse_overrides
 
     ov = parse_overrides(a.set)
-    for flag, key in (("text", "model.text"), ("temporal", "model.temporal"), ("pool", "model.pool"),
-                      ("finetune", "model.finetune"), ("pretrained", "model.pretrained"),
-                      ("visual_prompt", "model.visual_prompt"), ("epochs", "train.epochs"),
-                      ("max_steps", "train.max_steps"), ("batch_size", "train.batch_size"),
-                      ("workers", "train.workers"), ("precision", "train.precision"),
-                      ("val_fraction", "train.val_fraction"), ("select_on", "train.select_on"),
-                      ("test_views", "train.test_views"), ("test_crops", "train.test_crops")):
+    for flag, key in SWITCHES.items():
         v = getattr(a, flag, None)
         if v is not None:
             ov[key] = v

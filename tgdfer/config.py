@@ -157,6 +157,14 @@ def load_config(name: str = "tgdfer-tiny", variant: str = "tgdfer", overrides: d
     return apply_overrides(cfg, overrides or {})
 
 
+# Named switches of the command line and the notebooks -> the config fields they set.
+SWITCHES = {"text": "model.text", "temporal": "model.temporal", "pool": "model.pool",
+            "visual_prompt": "model.visual_prompt", "finetune": "model.finetune", "pretrained": "model.pretrained",
+            "epochs": "train.epochs", "max_steps": "train.max_steps", "batch_size": "train.batch_size",
+            "workers": "train.workers", "precision": "train.precision", "val_fraction": "train.val_fraction",
+            "select_on": "train.select_on", "test_views": "train.test_views", "test_crops": "train.test_crops"}
+
+
 def parse_overrides(items: list[str] | None) -> dict:
     """['text=none', 'loss.w_inst=0'] -> {'text': 'none', 'loss.w_inst': '0'}."""
     out = {}

@@ -51,14 +51,14 @@ def warm_cache(layout: str, root, config: str, cache: Path) -> None:
     import pandas as pd
 
     from .data.layouts import load_split
-    from .feature_cache import FeatureCache
+    from .feature_cache import FeatureCache, train_views
     from .model import create_model
 
     cfg = load_config(config)
     model = create_model(cfg)
     table = pd.concat([load_split(layout, root, 1, s) for s in ("train", "test")]).reset_index(drop=True)
     fc = FeatureCache(cache, model, cfg.model.frames, model.backbone.image_size, seed=0, augment=cfg.train.augment)
-    fc.get(table, "train", views=max(1, min(cfg.train.epochs, 4)), batch_size=64, workers=cfg.train.workers)
+    fc.get(table, "train", views=train_views(cfg.train.epochs), batch_size=64, workers=cfg.train.workers)
     fc.get(table, "test", cfg.train.test_views, cfg.train.test_crops, batch_size=64, workers=cfg.train.workers)
 
 

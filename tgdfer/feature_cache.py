@@ -34,6 +34,11 @@ def backbone_key(model) -> str:
     return h.hexdigest()[:16]
 
 
+def train_views(epochs: int) -> int:
+    """Augmented training views cached per clip (epoch e reads view e mod V)."""
+    return max(1, min(epochs, 4))
+
+
 class FeatureCache:
     """A folder of per-view feature files: `<kind>-v<view>.pt` = {clip path: (features [T, D], frames [T])}."""
 

@@ -52,13 +52,10 @@ def check(notebook: str, namespace: dict) -> types.SimpleNamespace:
     return types.SimpleNamespace(**{k: given[k] for k in spec})
 
 
-SWITCHES = {"text": "model.text", "temporal": "model.temporal", "pool": "model.pool",
-            "visual_prompt": "model.visual_prompt", "finetune": "model.finetune", "epochs": "train.epochs",
-            "max_steps": "train.max_steps", "batch_size": "train.batch_size", "val_fraction": "train.val_fraction"}
-
-
 def switches(P) -> dict:
     """Config overrides from a notebook's switch parameters; '' and 0 keep the config's own value."""
+    from .config import SWITCHES
+
     out = {}
     for name, key in SWITCHES.items():
         v = getattr(P, name, None)

@@ -7,7 +7,6 @@ a snapshot test regenerates the tables and compares them with the committed ones
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -242,4 +241,4 @@ def build_paper(results: str | Path, paper: str | Path, readme: str | Path | Non
     return files
 
 
-__all__ = ["build_paper", "write_tables", "write_figures", "update_readme", "readme_block", "main_table", "json"]
+__all__ = ["build_paper", "write_tables", "write_figures", "update_readme", "readme_block", "main_table"]

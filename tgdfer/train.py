@@ -9,14 +9,13 @@ cosine or step schedule, gradient accumulation and clipping, mixed precision on 
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import subprocess
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from .config import Config, load_config
 from .data.dataset import ClipDataset
 from .data.layouts import load_split
 from .evaluate import evaluate_loader, write_predictions
-from .feature_cache import CachedClips, FeatureCache
+from .feature_cache import CachedClips, FeatureCache, train_views
 from .io import atomic_torch_save, atomic_write_json, atomic_write_text
 from .losses import tgdfer_loss
 from .model import TGDFER, create_model
@@ -265,7 +264,7 @@ def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, co
 
     if use_cache:
         cache = FeatureCache(cache_dir or run_dir / "cache", model, mc.frames, size, seed=seed, augment=tc.augment)
-        n_train_views = max(1, min(tc.epochs, 4))
+        n_train_views = train_views(tc.epochs)
         kw = dict(batch_size=max(8, tc.batch_size), workers=tc.workers, device=dev, autocast=ac)
         ds_train = CachedClips(*cache.get(train_t, "train", views=n_train_views, **kw), train_t, train=True)
         ds_test = CachedClips(*cache.get(test_t, "test", tc.test_views, tc.test_crops, **kw), test_t, train=False)
@@ -443,4 +442,4 @@ def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, co
     return RunResult(run_dir, metrics, pd.DataFrame(history))
 
 
-__all__ = ["train", "load_model", "RunResult", "resolve_device", "split_validation", "asdict", "json"]
+__all__ = ["train", "load_model", "RunResult", "resolve_device", "split_validation"]

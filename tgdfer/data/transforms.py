@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -68,4 +67,4 @@ def denormalize(x: torch.Tensor, mean=CLIP_MEAN, std=CLIP_STD) -> torch.Tensor:
     return (x * s + m).clamp(0, 1)
 
 
-__all__ = ["ClipTransform", "denormalize", "CLIP_MEAN", "CLIP_STD", "v2"]
+__all__ = ["ClipTransform", "denormalize", "CLIP_MEAN", "CLIP_STD"]
