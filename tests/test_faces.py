@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from conftest import write_video
-from tgdfer.faces import _iou, align_crop, track_faces
+from tgdfer.data.faces import _iou, align_crop, track_faces
 from tgdfer.synth.generate import GenerateConfig, render_clip
 
 SCENE = GenerateConfig(size=320, scene=True)
@@ -108,7 +108,7 @@ def test_predict_crops_faces_of_raw_video_by_default(tmp_path):
 
     from tgdfer.config import load_config
     from tgdfer.model import create_model
-    from tgdfer.predict import predict
+    from tgdfer.prediction import predict
 
     frames, _ = scene_clip(n=32)
     vid = encode(tmp_path / "raw.mp4", frames)

@@ -6,10 +6,10 @@ import time
 import pytest
 import torch
 
-from tgdfer.backbone import ChecksumMismatch, WeightsNotFound, create_backbone, sha256_of
+from tgdfer.model.backbone import ChecksumMismatch, WeightsNotFound, create_backbone, sha256_of
 from tgdfer.config import load_config
 from tgdfer.model import build_on_meta, create_model, model_report
-from tgdfer.text_labels import TEXT_MODES, prompt_texts
+from tgdfer.model.text_labels import TEXT_MODES, prompt_texts
 
 T, S = 4, 64
 RANDOM = {"pretrained": "none", "frames": T}
@@ -96,7 +96,7 @@ def test_text_features_cached_when_they_cannot_change():
 
 def test_descriptions_cover_dfew_and_mafw():
     from tgdfer.classes import class_names
-    from tgdfer.text_labels import load_descriptions
+    from tgdfer.model.text_labels import load_descriptions
 
     d = load_descriptions()
     assert d["source"]
@@ -108,7 +108,7 @@ def test_weights_file_loads_through_the_same_path_and_checksum_is_enforced(tmp_p
     import open_clip
     from safetensors.torch import save_file
 
-    from tgdfer.backbone import register_configs
+    from tgdfer.model.backbone import register_configs
 
     register_configs()
     torch.manual_seed(1)
@@ -165,8 +165,8 @@ def test_model_report_for_every_config():
 def test_sdpa_attention_matches_open_clip(train_mode):
     import open_clip
 
-    from tgdfer.backbone import register_configs
-    from tgdfer.fast_attention import use_sdpa
+    from tgdfer.model.backbone import register_configs
+    from tgdfer.model.fast_attention import use_sdpa
 
     register_configs()
     torch.manual_seed(0)

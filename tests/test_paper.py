@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tgdfer.collect import collect
-from tgdfer.paper import README_END, README_START, readme_block, write_figures, write_tables
-from tgdfer.train import train
+from tgdfer.report.collect import collect
+from tgdfer.report.paper import README_END, README_START, readme_block, write_figures, write_tables
+from tgdfer.engine.run import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from tgdfer.metrics import clip_metrics, localisation
-from tgdfer.train import load_model, save_checkpoint, train
+from tgdfer.engine.checkpoint import load_model, save_checkpoint
+from tgdfer.engine.run import train
 
 QUICK = {"train.epochs": 2, "train.batch_size": 8, "train.workers": 0}
 

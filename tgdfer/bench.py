@@ -55,14 +55,14 @@ def matmul_peak(dev: torch.device, dtype: torch.dtype, iters: int = 5) -> float:
 
 
 def _autocast(dev: torch.device, precision: str):
-    from .train import autocast_factory, resolve_precision
+    from .engine.device import autocast_factory, resolve_precision
 
     return autocast_factory(dev, resolve_precision(precision, dev))
 
 
 def _model_worker(args: dict) -> dict:
     """Measure one config at one precision (runs in its own process)."""
-    from .losses import tgdfer_loss
+    from .model.losses import tgdfer_loss
     from .model import create_model, model_report
 
     torch.set_num_threads(args["threads"])
@@ -243,8 +243,8 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
     import pandas as pd
 
     from .config import load_config
-    from .feature_cache import CachedClips
-    from .losses import tgdfer_loss
+    from .engine.feature_cache import CachedClips
+    from .model.losses import tgdfer_loss
     from .model import create_model
 
     dev = torch.device(device)

@@ -35,7 +35,7 @@ def _overrides(a) -> dict:
 
 
 def _cmd_train(a) -> int:
-    from .train import train
+    from .engine.run import train
 
     res = train(a.dataset, a.root, a.fold, a.config, a.variant, _overrides(a), seed=a.seed, device=a.device,
                 run_dir=a.run_dir, runs_dir=a.runs_dir, resume=a.resume, media=a.media, label_base=a.label_base,
@@ -45,7 +45,7 @@ def _cmd_train(a) -> int:
 
 
 def _cmd_evaluate(a) -> int:
-    from .evaluate import evaluate
+    from .engine.evaluate import evaluate
 
     res = evaluate(a.checkpoint, a.dataset, a.root, a.fold, a.split, a.out, a.views, a.crops, device=a.device,
                    media=a.media, label_base=a.label_base)
@@ -58,7 +58,7 @@ def _cmd_evaluate(a) -> int:
 
 
 def _cmd_predict(a) -> int:
-    from .predict import predict
+    from .prediction import predict
 
     res = predict(a.path, a.checkpoint, out=a.out, device=a.device, faces=not a.no_face_crop)
     for name, p in sorted(res["probabilities"].items(), key=lambda kv: -kv[1]):
@@ -71,7 +71,7 @@ def _cmd_predict(a) -> int:
 
 
 def _cmd_pretrain_tiny(a) -> int:
-    from .synth.pretrain import pretrain_tiny
+    from .engine.pretrain import pretrain_tiny
 
     path = pretrain_tiny(a.out, frames=a.frames, epochs=a.epochs, seed=a.seed)
     print(f"weights: {path}")
@@ -88,7 +88,7 @@ def _cmd_report(a) -> int:
 
 
 def _cmd_collect(a) -> int:
-    from .collect import collect
+    from .report.collect import collect
     from .paths import resolve
 
     files = collect(resolve(a.runs), resolve(a.out))
@@ -98,7 +98,7 @@ def _cmd_collect(a) -> int:
 
 
 def _cmd_paper(a) -> int:
-    from .paper import build_paper
+    from .report.paper import build_paper
     from .paths import resolve
 
     files = build_paper(resolve(a.results), resolve(a.out), None if a.no_readme else resolve("README.md"))
@@ -117,7 +117,7 @@ def _cmd_demo(a) -> int:
 
 
 def _cmd_faces(a) -> int:
-    from .faces import extract_faces
+    from .data.faces import extract_faces
 
     reports = extract_faces(a.input, a.out, size=a.size, margin=a.margin, workers=a.workers,
                             detect_every=a.detect_every, label=a.label)
@@ -149,15 +149,17 @@ def _add_data_args(p, root_required=True) -> None:
                    help="dataset layout (default dfew; the generated benchmark is in the DFEW layout)")
     p.add_argument("--root", required=root_required, help="dataset folder (csv: the CSV file)")
     p.add_argument("--fold", type=int, default=1, help="fold (DFEW/MAFW 1-5; FERV39k 1)")
-    p.add_argument("--media", default="frames", choices=["frames", "frames16", "video"])
-    p.add_argument("--label-base", type=int, default=1, choices=[0, 1], help="DFEW CSV label base (official: 1)")
+    _add_media_args(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tgdfer",
-                                description="TG-DFER: text-guided weakly supervised dynamic facial expression recognition")
-    sub = p.add_subparsers(dest="command", metavar="command")
+def _add_media_args(p) -> None:
+    p.add_argument("--media", default="frames", choices=["frames", "frames16", "video"],
+                   help="DFEW/MAFW media to use (default: frames)")
+    p.add_argument("--label-base", type=int, default=1, choices=[0, 1],
+                   help="DFEW CSV label base; the official files are 1-based (default 1)")
 
+
+def _parser_generate(sub) -> None:
     g = sub.add_parser("generate", help="render the generated benchmark in the official DFEW layout",
                        description="Render the generated benchmark (procedural faces, FACS action units, frame-level "
                                    "ground truth) in the official DFEW layout.")
@@ -174,19 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--overwrite", action="store_true", help="replace an existing set made with other settings")
     g.set_defaults(func=_cmd_generate)
 
+
+def _parser_prepare(sub) -> None:
     r = sub.add_parser("prepare", help="validate a dataset and write DFER-CLIP annotation files",
                        description="Validate a dataset in its official layout, count clips per fold and class, compare "
                                    "with the published sizes and write DFER-CLIP-format annotation files.")
     r.add_argument("--dataset", required=True, choices=["dfew", "ferv39k", "mafw", "csv"])
     r.add_argument("--root", required=True, help="dataset folder as downloaded (csv: the CSV file)")
     r.add_argument("--out", required=True, help="folder for annotation files and the report")
-    r.add_argument("--media", default="frames", choices=["frames", "frames16", "video"],
-                   help="DFEW/MAFW media to use (default: frames)")
-    r.add_argument("--label-base", type=int, default=1, choices=[0, 1],
-                   help="DFEW CSV label base; the official files are 1-based (default 1)")
+    _add_media_args(r)
     r.add_argument("--no-media-check", action="store_true", help="only read the split files")
     r.set_defaults(func=_cmd_prepare)
 
+
+def _parser_train(sub) -> None:
     t = sub.add_parser("train", help="train one run (a fold, a config, a variant) and evaluate it",
                        description="Train TG-DFER or a variant on one fold and write a run folder "
                                    "(params.json, history.csv, metrics.json, predictions, checkpoints).")
@@ -217,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     t.set_defaults(func=_cmd_train)
 
+
+def _parser_evaluate(sub) -> None:
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset fold",
                        description="Evaluate a checkpoint: UAR, WAR, per-class recall, confusion matrix, predictions "
                                    "with per-frame relevance (and frame localisation on the generated benchmark).")
@@ -229,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto")
     e.set_defaults(func=_cmd_evaluate)
 
+
+def _parser_predict(sub) -> None:
     pr = sub.add_parser("predict", help="classify your own video or frame folder and plot frame relevance",
                         description="Classify a video file or a frame folder: print class probabilities and write a "
                                     "PNG of the sampled frames with each frame's relevance under it.")
@@ -239,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="auto")
     pr.set_defaults(func=_cmd_predict)
 
+
+def _parser_pretrain_tiny(sub) -> None:
     pt = sub.add_parser("pretrain-tiny", help="image-text pretraining of the tiny CLIP on generated frames",
                         description="Pretrain TGDFER-Tiny contrastively on generated frames captioned with action-unit "
                                     "names (no emotion words). The packaged weights were made with this command.")
@@ -248,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--seed", type=int, default=0)
     pt.set_defaults(func=_cmd_pretrain_tiny)
 
+
+def _parser_report(sub) -> None:
     mr = sub.add_parser("report", help="parameters and GFLOPs per component of model configs",
                         description="Trainable/frozen parameters and forward GFLOPs per component (built on the meta "
                                     "device: no weights, no compute).")
@@ -255,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     mr.add_argument("--variant", default="tgdfer")
     mr.set_defaults(func=_cmd_report)
 
+
+def _parser_faces(sub) -> None:
     fa = sub.add_parser("faces", help="detect, track, align and crop faces of raw videos (DFEW naming)",
                         description="Face-crop raw videos or frame folders: detect the face in every frame (OpenCV Haar "
                                     "cascades, offline), keep one smoothed track, align by the eyes when found, crop with a "
@@ -270,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     fa.add_argument("--label", default="", help="class of a single video or folder, written to clips.csv")
     fa.set_defaults(func=_cmd_faces)
 
+
+def _parser_bench(sub) -> None:
     be = sub.add_parser("bench", help="throughput, FLOP/s against the matmul peak, data pipeline, memory",
                         description="Benchmark training and inference of the configs, the backbone's share of the step, "
                                     "achieved FLOP/s against this machine's measured matmul peak, the data pipeline, peak "
@@ -284,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--label", default="", help="a note stored with the results (e.g. 'before', 'after')")
     be.set_defaults(func=_cmd_bench)
 
+
+def _parser_collect(sub) -> None:
     co = sub.add_parser("collect", help="turn run folders into long-form records under results/",
                         description="Collect every finished run folder into results/records.csv (one metric a line), "
                                     "confusion.csv, history.csv and examples.npz.")
@@ -291,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--out", default="results", help="records folder (default results/)")
     co.set_defaults(func=_cmd_collect)
 
+
+def _parser_paper(sub) -> None:
     pp = sub.add_parser("paper", help="regenerate the paper's tables and figures from the records",
                         description="Regenerate paper/tables/*.md, paper/figures/*.png and the README results block "
                                     "from results/ (records only).")
@@ -299,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--no-readme", action="store_true", help="leave README.md alone")
     pp.set_defaults(func=_cmd_paper)
 
+
+def _parser_demo(sub) -> None:
     dm = sub.add_parser("demo", help="the whole embedded pipeline on the generated benchmark (CPU)",
                         description="Generate the benchmark, train and evaluate TG-DFER, its ablations and the baselines "
                                     "(tiny config), collect, regenerate tables and figures.")
@@ -307,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--folds", type=int, default=5, help="folds of the main runs (default 5)")
     dm.set_defaults(func=_cmd_demo)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tgdfer",
+                                description="TG-DFER: text-guided weakly supervised dynamic facial expression recognition")
+    sub = p.add_subparsers(dest="command", metavar="command")
+    for add in (_parser_generate, _parser_prepare, _parser_train, _parser_evaluate, _parser_predict, _parser_pretrain_tiny, _parser_report, _parser_faces, _parser_bench, _parser_collect, _parser_paper, _parser_demo):
+        add(sub)
     return p
 
 

@@ -12,7 +12,14 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 
-from .losses import LossConfig
+
+@dataclass
+class LossConfig:
+    label_smoothing: float = 0.0   # cross-entropy label smoothing
+    w_inst: float = 0.5            # weight of the top-k instance loss
+    w_div: float = 0.1             # weight of the label-feature diversity penalty
+    topk: int = 4                  # frames per clip the instance loss uses
+    class_weights: bool = False    # weight classes by inverse frequency (UAR-oriented)
 
 
 @dataclass

@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .collect import collect
+from .report.collect import collect
 from .config import load_config, load_variants
-from .data.source import resolve_dataset
-from .paper import build_paper
+from .synth.source import resolve_dataset
+from .report.paper import build_paper
 from .paths import repo_root
-from .train import train
+from .engine.run import train
 
 BASELINE_VARIANTS = ("clip-meanpool", "dfer-clip-like", "mil-only")
 
@@ -51,7 +51,7 @@ def warm_cache(layout: str, root, config: str, cache: Path) -> None:
     import pandas as pd
 
     from .data.layouts import load_split
-    from .feature_cache import FeatureCache, train_views
+    from .engine.feature_cache import FeatureCache, train_views
     from .model import create_model
 
     cfg = load_config(config)
@@ -102,7 +102,7 @@ def run_demo(clips: int = 700, size: int = 112, seed: int = 0, folds=(1, 2, 3, 4
 def _contact_sheet(root, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from .figures import contact_sheet
+    from .report.figures import contact_sheet
 
     fig = contact_sheet(root)
     fig.savefig(path, dpi=72)

@@ -66,9 +66,9 @@ def switches(P) -> dict:
 
 def train_from(P, callback=None):
     """Train (or resume) the run a notebook's parameters describe; returns the RunResult."""
-    from .data.source import resolve_dataset
+    from .synth.source import resolve_dataset
     from .paths import resolve
-    from .train import train
+    from .engine.run import train
 
     layout, root = resolve_dataset(P.dataset, P.root, clips=P.clips, size=P.size, seed=P.data_seed)
     return train(layout, root, P.fold, P.config, P.variant, switches(P), seed=P.seed, device=P.device,

@@ -29,13 +29,6 @@ def resolve(path: str | os.PathLike) -> Path:
     return p if p.is_absolute() else repo_root() / p
 
 
-def dataset_label(dataset: str, root) -> str:
-    """'synth' for the generated benchmark (it is never presented as DFEW), else the dataset name."""
-    from .synth.ground_truth import is_generated
-
-    return "synth" if root and is_generated(root) else dataset.lower()
-
-
 def run_name(variant: str, overrides: dict | None = None) -> str:
     """'tgdfer', or 'tgdfer+text=none+pool=max' for a variant with model/loss overrides (folder-safe).
 

@@ -151,7 +151,7 @@ def prepare(dataset: str, root, out, media: str = "frames", label_base: int = 1,
 
 
 def _compare_published(rep: Report, tables: dict, dataset: str) -> None:
-    from ..synth.ground_truth import is_generated
+    from .ground_truth import is_generated
 
     pub = published_sizes(dataset)
     if not pub:

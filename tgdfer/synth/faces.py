@@ -121,21 +121,19 @@ class _Canvas:
         cv2.polylines(self.img, [self.px(pts)], False, color, w, cv2.LINE_AA, _SHIFT)
 
 
-def render_face(img: np.ndarray, ident: Identity, pose: Pose, au: np.ndarray) -> None:
-    """Draw one face in place on `img` [S, S, 3] uint8 (RGB) with action units `au` [len(AUS)]."""
-    a = {k: float(np.clip(au[i], 0.0, 1.0)) for k, i in AU_INDEX.items()}
-    cv = _Canvas(img, ident, pose)
-    skin, dark = ident.skin, (25, 18, 15)
-    fx = 0.12 * pose.yaw  # features shift sideways with yaw
+_DARK = (25, 18, 15)  # RGB of lines, shadows and creases
+_Y_EYE = -0.15        # eye centre line (face units)
 
-    # hair behind the head
+
+def _draw_head(cv: _Canvas, ident: Identity, a: dict) -> None:
+    """Hair behind the head, ears, head (the jaw drops with AU26), top hair and beard."""
+    skin = ident.skin
     if ident.hair_style == 1:
         cv.fill(_ellipse(0, 0.05, 1.22, ident.face_h + 0.25), ident.hair)
     elif ident.hair_style in (0, 3):
         cv.fill(_ellipse(0, -0.25, 1.1, ident.face_h * 0.9), ident.hair)
-    # ears, head (the jaw drops with AU26)
     for sx in (-1, 1):
-        cv.fill(_ellipse(sx * 0.98, -0.05, 0.14, 0.24, 16), _mix(skin, dark, 0.08))
+        cv.fill(_ellipse(sx * 0.98, -0.05, 0.14, 0.24, 16), _mix(skin, _DARK, 0.08))
     cv.fill(_ellipse(0, 0, 1.0, ident.face_h, 48, lower_ry=ident.face_h + 0.10 * a[26]), skin)
     if ident.hair_style == 3:  # fringe
         cv.fill(np.concatenate([_ellipse(0, -ident.face_h + 0.1, 0.95, 0.42, 24)[12:],
@@ -149,94 +147,126 @@ def render_face(img: np.ndarray, ident: Identity, pose: Pose, au: np.ndarray) ->
                                 _bezier([0.6, 0.6], [0, 0.95 + 0.15 * a[26]], [-0.6, 0.6])]),
                 _mix(ident.hair, skin, 0.25))
 
-    # forehead wrinkles: AU1 + AU2
+
+def _draw_forehead(cv: _Canvas, ident: Identity, a: dict, fx: float) -> None:
+    """Forehead wrinkles: AU1 + AU2."""
     wr = min(a[1], a[2]) * 0.9 + 0.2 * max(a[1], a[2])
     if wr > 0.05:
         for k in range(3):
             y = -0.62 - 0.1 * k
             cv.line(_bezier([fx - 0.45, y + 0.02], [fx, y - 0.04], [fx + 0.45, y + 0.02], 8),
-                    _mix(skin, dark, 0.45 * wr), 0.025)
+                    _mix(ident.skin, _DARK, 0.45 * wr), 0.025)
 
-    # eyes
+
+def _draw_eyeball(cv: _Canvas, ident: Identity, pose: Pose, ex: float, xs, upper, lower) -> None:
+    """White, iris and pupil of one eye, the iris and pupil clipped to the lids ([14] curves)."""
+    eye = np.concatenate([np.stack([xs, upper], 1), np.stack([xs[::-1], lower[::-1]], 1)])  # [28, 2]
+    cv.fill(eye, (235, 235, 230))
+    ix = ex + 0.05 * pose.gaze
+    circ = _ellipse(ix, _Y_EYE, 0.075, 0.075, 20)
+    ux = np.interp(circ[:, 0], xs, upper)
+    lx = np.interp(circ[:, 0], xs, lower)
+    circ[:, 1] = np.clip(circ[:, 1], ux, lx)
+    circ[:, 0] = np.clip(circ[:, 0], xs[0], xs[-1])
+    cv.fill(circ, ident.iris)
+    pup = _ellipse(ix, _Y_EYE, 0.03, 0.03, 12)
+    pup[:, 1] = np.clip(pup[:, 1], np.interp(pup[:, 0], xs, upper), np.interp(pup[:, 0], xs, lower))
+    cv.fill(pup, (10, 10, 10))
+
+
+def _draw_cheek_raise(cv: _Canvas, ident: Identity, a: dict, sx: int, ex: float) -> None:
+    """AU6 cheek raiser: bulge under one eye and crow's feet at its outer corner."""
+    skin = ident.skin
+    cv.line(_bezier([ex - 0.16, _Y_EYE + 0.16 - 0.05 * a[6]], [ex, _Y_EYE + 0.24 - 0.07 * a[6]],
+                    [ex + 0.16, _Y_EYE + 0.16 - 0.05 * a[6]], 8), _mix(skin, _DARK, 0.45 * a[6]), 0.022)
+    ox = ex + sx * (ident.eye_w + 0.03)
+    for dy in (-0.05, 0.0, 0.05):
+        cv.line([[ox, _Y_EYE + dy], [ox + sx * 0.1, _Y_EYE + 1.6 * dy]], _mix(skin, _DARK, 0.5 * a[6]), 0.018)
+
+
+def _draw_eyes(cv: _Canvas, ident: Identity, pose: Pose, a: dict, fx: float) -> None:
+    """Both eyes (AU5 widens, AU6/AU7 narrow, AU45 closes), cheek creases and glasses."""
     openness = float(np.clip(1 + 0.55 * a[5] - 0.45 * a[7] - 0.3 * a[6], 0.05, 2.0)) * (1 - a[45])
     up_gain = 1.0 + 0.8 * a[5]
     low_gain = (1.0 - 0.45 * a[6] - 0.25 * a[7]) * (1 - a[45])
-    y_eye = -0.15
     for sx in (-1, 1):
         ex = sx * ident.eye_dx + fx
         u = np.linspace(0, 1, 14)
         xs = ex - ident.eye_w + 2 * ident.eye_w * u
-        upper = y_eye - ident.eye_h * openness * up_gain * np.sin(np.pi * u)
-        lower = y_eye + ident.eye_h * 0.8 * max(low_gain, 0.0) * np.sin(np.pi * u) * max(openness, 0.05) ** 0.5
+        upper = _Y_EYE - ident.eye_h * openness * up_gain * np.sin(np.pi * u)
+        lower = _Y_EYE + ident.eye_h * 0.8 * max(low_gain, 0.0) * np.sin(np.pi * u) * max(openness, 0.05) ** 0.5
         if openness * up_gain > 0.15:
-            eye = np.concatenate([np.stack([xs, upper], 1), np.stack([xs[::-1], lower[::-1]], 1)])
-            cv.fill(eye, (235, 235, 230))
-            ix = ex + 0.05 * pose.gaze
-            circ = _ellipse(ix, y_eye, 0.075, 0.075, 20)
-            ux = np.interp(circ[:, 0], xs, upper)
-            lx = np.interp(circ[:, 0], xs, lower)
-            circ[:, 1] = np.clip(circ[:, 1], ux, lx)
-            circ[:, 0] = np.clip(circ[:, 0], xs[0], xs[-1])
-            cv.fill(circ, ident.iris)
-            pup = _ellipse(ix, y_eye, 0.03, 0.03, 12)
-            pup[:, 1] = np.clip(pup[:, 1], np.interp(pup[:, 0], xs, upper), np.interp(pup[:, 0], xs, lower))
-            cv.fill(pup, (10, 10, 10))
-        cv.line(np.stack([xs, upper], 1), dark, 0.035)
-        cv.line(np.stack([xs, lower], 1), _mix(skin, dark, 0.5), 0.018)
-        if a[6] > 0.05:  # cheek raiser: bulge under the eye, crow's feet
-            cv.line(_bezier([ex - 0.16, y_eye + 0.16 - 0.05 * a[6]], [ex, y_eye + 0.24 - 0.07 * a[6]],
-                            [ex + 0.16, y_eye + 0.16 - 0.05 * a[6]], 8), _mix(skin, dark, 0.45 * a[6]), 0.022)
-            ox = ex + sx * (ident.eye_w + 0.03)
-            for dy in (-0.05, 0.0, 0.05):
-                cv.line([[ox, y_eye + dy], [ox + sx * 0.1, y_eye + 1.6 * dy]], _mix(skin, dark, 0.5 * a[6]), 0.018)
+            _draw_eyeball(cv, ident, pose, ex, xs, upper, lower)
+        cv.line(np.stack([xs, upper], 1), _DARK, 0.035)
+        cv.line(np.stack([xs, lower], 1), _mix(ident.skin, _DARK, 0.5), 0.018)
+        if a[6] > 0.05:
+            _draw_cheek_raise(cv, ident, a, sx, ex)
         if ident.glasses:
-            cv.line(_ellipse(ex, y_eye, ident.eye_w + 0.08, 0.15, 24)[list(range(24)) + [0]], (40, 40, 45), 0.03)
+            cv.line(_ellipse(ex, _Y_EYE, ident.eye_w + 0.08, 0.15, 24)[list(range(24)) + [0]], (40, 40, 45), 0.03)
 
     if ident.glasses:
-        cv.line([[fx - ident.eye_dx + ident.eye_w + 0.08, y_eye], [fx + ident.eye_dx - ident.eye_w - 0.08, y_eye]],
+        cv.line([[fx - ident.eye_dx + ident.eye_w + 0.08, _Y_EYE], [fx + ident.eye_dx - ident.eye_w - 0.08, _Y_EYE]],
                 (40, 40, 45), 0.03)
 
-    # brows: AU1 raises the inner ends, AU2 the outer ends, AU4 lowers and draws them together
+
+def _draw_brows(cv: _Canvas, ident: Identity, a: dict, fx: float) -> None:
+    """Brows: AU1 raises the inner ends, AU2 the outer ends, AU4 lowers and draws them together."""
     y_brow = -0.38
     for sx in (-1, 1):
         inner = [fx + sx * (0.14 - 0.05 * a[4]), y_brow - 0.17 * a[1] + 0.11 * a[4]]
         outer = [fx + sx * 0.62, y_brow + 0.02 - 0.17 * a[2] + 0.04 * a[4]]
         mid = [fx + sx * 0.38, y_brow - 0.06 - 0.09 * (a[1] + a[2]) + 0.07 * a[4] - 0.05 * a[1] * (1 - a[2])]
-        cv.line(_bezier(inner, mid, outer, 10), _mix(ident.hair, dark, 0.5), ident.brow_w)
+        cv.line(_bezier(inner, mid, outer, 10), _mix(ident.hair, _DARK, 0.5), ident.brow_w)
     if a[4] > 0.05:  # vertical furrows between the brows
         for sx in (-1, 1):
-            cv.line([[fx + sx * 0.05, y_brow - 0.02], [fx + sx * 0.06, y_brow + 0.12]], _mix(skin, dark, 0.55 * a[4]), 0.02)
+            cv.line([[fx + sx * 0.05, y_brow - 0.02], [fx + sx * 0.06, y_brow + 0.12]],
+                    _mix(ident.skin, _DARK, 0.55 * a[4]), 0.02)
 
-    # nose: AU9 wrinkles the bridge and lifts the nostrils
+
+def _draw_nose(cv: _Canvas, ident: Identity, a: dict, fx: float) -> float:
+    """Nose: AU9 wrinkles the bridge and lifts the nostrils. Returns the nostril line's y."""
+    skin = ident.skin
     nose_y = 0.30 - 0.05 * a[9]
-    cv.line([[fx - 0.04, -0.08], [fx - 0.06, nose_y - 0.06]], _mix(skin, dark, 0.25), 0.02)
+    cv.line([[fx - 0.04, -0.08], [fx - 0.06, nose_y - 0.06]], _mix(skin, _DARK, 0.25), 0.02)
     cv.line(_bezier([fx - 0.12 - 0.03 * a[9], nose_y], [fx, nose_y + 0.07], [fx + 0.12 + 0.03 * a[9], nose_y], 10),
-            _mix(skin, dark, 0.45), 0.025)
+            _mix(skin, _DARK, 0.45), 0.025)
     for sx in (-1, 1):
         cv.fill(_ellipse(fx + sx * (0.075 + 0.02 * a[9]), nose_y + 0.005, 0.035 + 0.01 * a[9], 0.02, 10),
-                _mix(skin, dark, 0.6))
+                _mix(skin, _DARK, 0.6))
     if a[9] > 0.05:
         for k in range(3):
             y = -0.04 + 0.055 * k
-            cv.line([[fx - 0.1, y], [fx + 0.1, y - 0.01]], _mix(skin, dark, 0.6 * a[9]), 0.02)
+            cv.line([[fx - 0.1, y], [fx + 0.1, y - 0.01]], _mix(skin, _DARK, 0.6 * a[9]), 0.02)
+    return nose_y
 
-    # nasolabial folds deepen with AU12 and AU9
-    fold = 0.15 + 0.55 * a[12] + 0.45 * a[9]
+
+def _mouth_layout(ident: Identity, a: dict) -> tuple:
+    """Mouth half-width, mouth line y and corner offset (AU12 up, AU15 down, ...): (mw, y_m, corner_dy)."""
     mw = ident.mouth_w * (1 + 0.22 * a[12] + 0.30 * a[20] - 0.22 * a[23] - 0.06 * a[26])
     y_m = 0.64
     corner_dy = -0.13 * a[12] + 0.12 * a[15] + 0.04 * a[20] + 0.03 * a[16]
+    return mw, y_m, corner_dy
+
+
+def _draw_folds(cv: _Canvas, ident: Identity, a: dict, fx: float, nose_y: float, mouth: tuple) -> None:
+    """Nasolabial folds from the nostrils to the mouth corners; they deepen with AU12 and AU9."""
+    mw, y_m, corner_dy = mouth
+    fold = 0.15 + 0.55 * a[12] + 0.45 * a[9]
     for sx in (-1, 1):
         cv.line(_bezier([fx + sx * 0.16, nose_y + 0.02], [fx + sx * (mw + 0.06), y_m - 0.12],
-                        [fx + sx * (mw + 0.08), y_m + 0.06 + corner_dy], 8), _mix(skin, dark, 0.5 * fold), 0.02)
+                        [fx + sx * (mw + 0.08), y_m + 0.06 + corner_dy], 8), _mix(ident.skin, _DARK, 0.5 * fold), 0.02)
 
-    # mouth: corners, lip curves and the opening
+
+def _draw_mouth(cv: _Canvas, ident: Identity, a: dict, fx: float, mouth: tuple) -> None:
+    """Mouth: corners, lip curves and the opening (AU25/26 part the lips, teeth show with AU12/16/20/26)."""
+    mw, y_m, corner_dy = mouth
     gap = 0.015 + 0.24 * a[26] + 0.05 * a[25] + 0.07 * a[16]
     thin = 1 - 0.6 * a[23]
     t_up, t_lo = 0.05 * thin, 0.065 * thin
     left, right = [fx - mw, y_m + corner_dy], [fx + mw, y_m + corner_dy]
     lift = 0.06 * a[9]                                   # AU9 raises the upper lip
     smile = 0.05 * a[12] - 0.03 * a[15]                  # curvature of the lip line
-    in_up = _bezier(left, [fx, y_m - 0.4 * gap - lift + smile * 0.3], right, 14)
+    in_up = _bezier(left, [fx, y_m - 0.4 * gap - lift + smile * 0.3], right, 14)                    # [14, 2]
     in_lo = _bezier(left, [fx, y_m + 0.6 * gap + smile + 0.05 * a[16]], right, 14)
     out_up = _bezier(left, [fx, y_m - 0.4 * gap - lift - 2 * t_up + smile * 0.3], right, 14)
     out_lo = _bezier(left, [fx, y_m + 0.6 * gap + 2 * t_lo + smile + 0.05 * a[16]], right, 14)
@@ -250,4 +280,19 @@ def render_face(img: np.ndarray, ident: Identity, pose: Pose, au: np.ndarray) ->
             t_lo_curve[:, 1] += min(opening * 0.45, 0.06) * np.sin(np.linspace(0, np.pi, len(in_up)))
             cv.fill(np.concatenate([in_up, t_lo_curve[::-1]]), _mix((70, 22, 25), (240, 238, 230), teeth))
     else:
-        cv.line(in_up, _mix(ident.lips, dark, 0.6), 0.02)
+        cv.line(in_up, _mix(ident.lips, _DARK, 0.6), 0.02)
+
+
+def render_face(img: np.ndarray, ident: Identity, pose: Pose, au: np.ndarray) -> None:
+    """Draw one face in place on `img` [S, S, 3] uint8 (RGB) with action units `au` [len(AUS)]."""
+    a = {k: float(np.clip(au[i], 0.0, 1.0)) for k, i in AU_INDEX.items()}
+    cv = _Canvas(img, ident, pose)
+    fx = 0.12 * pose.yaw  # features shift sideways with yaw
+    _draw_head(cv, ident, a)
+    _draw_forehead(cv, ident, a, fx)
+    _draw_eyes(cv, ident, pose, a, fx)
+    _draw_brows(cv, ident, a, fx)
+    nose_y = _draw_nose(cv, ident, a, fx)
+    mouth = _mouth_layout(ident, a)
+    _draw_folds(cv, ident, a, fx, nose_y, mouth)
+    _draw_mouth(cv, ident, a, fx, mouth)

@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .data.dataset import ClipDataset
-from .io import atomic_torch_save, atomic_write_json
-from .progress import progress
+from ..data.dataset import ClipDataset
+from ..io import atomic_torch_save, atomic_write_json
+from ..progress import progress
 
 
 def backbone_key(model) -> str:

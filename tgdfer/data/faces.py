@@ -212,13 +212,13 @@ class FaceReport:
 
 def _inputs(inp: Path, label: str = "") -> list[dict]:
     """Clips to process: a video, a frame folder, or a generic CSV (path,label[,split,group])."""
-    from .data.decode import is_video
+    from .decode import is_video
 
     if inp.suffix.lower() == ".csv":
         with open(inp, newline="") as f:
             rows = list(csv.DictReader(f))
         if not rows or "path" not in rows[0]:
-            from .data.errors import DataError
+            from .errors import DataError
 
             raise DataError(inp, "needs a header with a path column (path,label[,split,group])",
                             "use the generic CSV format of `prepare --dataset csv`")
@@ -239,8 +239,8 @@ def _clip_id(path: Path) -> str:
 
 def _process(job) -> FaceReport:
     item, out, size, margin, detect_every, chunk = job
-    from .data.decode import ClipReader
-    from .data.errors import DataError
+    from .decode import ClipReader
+    from .errors import DataError
 
     path = Path(item["path"])
     cid = _clip_id(path)
@@ -270,8 +270,8 @@ def extract_faces(inp: str | os.PathLike, out: str | os.PathLike, size: int = 22
     (ready for `prepare --dataset csv`) and `out/faces_report.csv` (every clip, none dropped silently)."""
     import multiprocessing as mp
 
-    from .io import atomic_write_text
-    from .progress import progress
+    from ..io import atomic_write_text
+    from ..progress import progress
 
     inp, out = Path(inp), Path(out)
     items = _inputs(inp, label)

@@ -12,13 +12,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .classes import class_names as dataset_classes
+from ..classes import class_names as dataset_classes
 
 
 def contact_sheet(root, n_frames: int = 8, seed: int = 0, dataset_name: str = "generated benchmark"):
     """One row per class, frames across time of one clip, its ground-truth intensity under each frame."""
-    from .data.decode import ClipReader
-    from .synth.ground_truth import clip_table, intensity
+    from ..data.decode import ClipReader
+    from ..data.ground_truth import clip_table, intensity
 
     clips = clip_table(root)
     names = dataset_classes("dfew")

@@ -20,12 +20,12 @@ def benchmark_dir(clips: int, size: int, seed: int) -> Path:
 def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 112, seed: int = 0,
                     workers: int | None = None) -> tuple[str, Path]:
     """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated."""
-    from ..synth.generate import GenerateConfig, generate
+    from .generate import GenerateConfig, generate
 
     if dataset not in LAYOUTS:
         raise ValueError(f"dataset must be one of {', '.join(LAYOUTS)} (got {dataset!r})")
     if dataset == "synth":
-        from ..synth.generate import is_complete
+        from .generate import is_complete
 
         if root and is_complete(resolve(root)):        # an existing benchmark is used as it is
             return "dfew", resolve(root)

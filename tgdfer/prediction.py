@@ -21,8 +21,9 @@ def predict(path, checkpoint, out=None, device: str = "auto", faces: bool = True
     """Classify one clip; returns {'probabilities', 'pred', 'relevance' [T, C], 'frame_index', 'figure'}."""
     import matplotlib.pyplot as plt
 
-    from .figures import frame_strip
-    from .train import load_model, resolve_device
+    from .report.figures import frame_strip
+    from .engine.checkpoint import load_model
+    from .engine.device import resolve_device
 
     path = Path(path)
     dev = resolve_device(device)
@@ -32,7 +33,7 @@ def predict(path, checkpoint, out=None, device: str = "auto", faces: bool = True
     frames = reader.read(idx)                                                                 # [T, H, W, 3]
     crop_note, found = "", None
     if faces and is_video(path):
-        from .faces import crop_clip_faces
+        from .data.faces import crop_clip_faces
 
         frames, found = crop_clip_faces(frames)
         crop_note = f", face crops ({found}/{len(frames)} frames with a detected face)" if found else \

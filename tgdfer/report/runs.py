@@ -31,8 +31,8 @@ class Run:
 
     def frames(self, clip_id: str) -> np.ndarray:
         """The sampled frames [T, H, W, 3] of a test clip, read again from the run's dataset."""
-        from .data.decode import ClipReader
-        from .data.layouts import load_split
+        from ..data.decode import ClipReader
+        from ..data.layouts import load_split
 
         p = self.params
         table = load_split(p["dataset"], p["root"], p["fold"], "test", media=p["media"], label_base=p["label_base"])
@@ -41,7 +41,7 @@ class Run:
 
     def truth(self, clip_id: str) -> np.ndarray | None:
         """Ground-truth intensity at the sampled frames (generated benchmark only)."""
-        from .synth.ground_truth import intensity
+        from ..data.ground_truth import intensity
 
         full = intensity(self.params["root"], clip_id)
         if full is None:

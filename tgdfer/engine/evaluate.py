@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .metrics import clip_metrics, localisation
+from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..metrics import clip_metrics, localisation
 
 
 @dataclass
@@ -81,7 +81,7 @@ def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "vid
 
 def localise(res: EvalResult, root, k: int = 4) -> dict:
     """Localisation scores against the generated benchmark's ground truth ({} elsewhere)."""
-    from .synth.ground_truth import expressive_frames
+    from ..data.ground_truth import expressive_frames
 
     rels, exps = [], []
     for i, c in enumerate(res.clip_ids):
@@ -114,9 +114,10 @@ def evaluate(checkpoint, dataset: str, root, fold: int = 1, split: str = "test",
              crops: int = 1, batch_size: int = 32, workers: int = 2, device: str = "auto", media: str = "frames",
              label_base: int = 1) -> EvalResult:
     """Evaluate a saved checkpoint on a dataset fold; writes metrics and predictions to `out_dir`."""
-    from .data.dataset import ClipDataset
-    from .data.layouts import load_split
-    from .train import load_model, resolve_device
+    from ..data.dataset import ClipDataset
+    from ..data.layouts import load_split
+    from .checkpoint import load_model
+    from .device import resolve_device
 
     dev = resolve_device(device)
     model = load_model(checkpoint, dev)

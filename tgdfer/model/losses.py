@@ -9,19 +9,10 @@ features E [C, D]) and clip labels [B]. Out: the total loss and its parts. [desi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 
-
-@dataclass
-class LossConfig:
-    label_smoothing: float = 0.0   # cross-entropy label smoothing
-    w_inst: float = 0.5            # weight of the top-k instance loss
-    w_div: float = 0.1             # weight of the label-feature diversity penalty
-    topk: int = 4                  # frames per clip the instance loss uses
-    class_weights: bool = False    # weight classes by inverse frequency (UAR-oriented)
+from ..config import LossConfig
 
 
 def tgdfer_loss(out, labels: torch.Tensor, cfg: LossConfig, class_weight: torch.Tensor | None = None) -> dict:

@@ -19,6 +19,11 @@ def is_generated(root) -> bool:
         return False
 
 
+def dataset_label(dataset: str, root) -> str:
+    """'synth' for the generated benchmark (it is never presented as DFEW), else the dataset name."""
+    return "synth" if root and is_generated(root) else dataset.lower()
+
+
 @lru_cache(maxsize=8)
 def _load(root: str):
     gt = Path(root) / "ground_truth"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import atomic_write_text
+from ..io import atomic_write_text
 
 DATASET_NAMES = {"dfew": "DFEW", "ferv39k": "FERV39k", "mafw": "MAFW", "synth": "generated benchmark"}
 PUBLISHED_NAMES = {"DFEW": "dfew", "FERV39k": "ferv39k"}
@@ -82,7 +82,7 @@ def ablation_table(rec: pd.DataFrame, variants: dict) -> tuple[pd.DataFrame, str
     ds = rec[rec.run_name.isin(abl)].dataset.mode().iloc[0]
     folds = sorted(set(rec[(rec.run_name.isin(abl)) & (rec.dataset == ds)].fold))
     sub = rec[(rec.dataset == ds) & (rec.fold.isin(folds)) & (rec.which == "last")]
-    from .config import load_config
+    from ..config import load_config
 
     default = load_config("tgdfer-tiny").model
     rows = []
@@ -137,8 +137,8 @@ def load_records(results: str | Path) -> dict:
 
 def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
     """Regenerate the markdown tables under `out` (paper/tables) from the records in `results`."""
-    from .classes import class_names
-    from .config import load_variants
+    from ..classes import class_names
+    from ..config import load_variants
 
     r = load_records(results)
     out = Path(out)

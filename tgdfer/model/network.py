@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbone import Backbone, create_backbone
-from .classes import class_names as dataset_classes
-from .config import Config, ModelConfig, load_config
+from ..classes import class_names as dataset_classes
+from ..config import Config, ModelConfig, load_config
 from .mil import MILPool
 from .temporal import MultiGrainedTemporal
 from .text_labels import TextLabels

@@ -25,8 +25,8 @@ import torch.nn.functional as F
 
 from ..io import atomic_write_bytes, atomic_write_json
 from ..progress import progress
-from .faces import AU_INDEX, AUS, Pose, random_identity
-from .generate import compose_frame, random_look
+from ..synth.faces import AU_INDEX, AUS, Pose, random_identity
+from ..synth.generate import compose_frame, random_look
 
 PRETRAIN_SEED_BASE = 1_000_003   # disjoint from every benchmark seed's random streams
 
@@ -94,7 +94,7 @@ def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12,
     import open_clip
     from safetensors.torch import save
 
-    from ..backbone import TextTower, register_configs, sha256_of
+    from ..model.backbone import TextTower, register_configs, sha256_of
     from ..seeding import seed_everything
 
     out = Path(out)

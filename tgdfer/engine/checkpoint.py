@@ -1,0 +1,66 @@
+"""Checkpoints: what a run folder's `last.pt` / `best.pt` hold, written atomically, and a model rebuilt from one.
+
+A checkpoint stores the config, the class names, the backbone's weight source and every trainable or
+non-backbone tensor; frozen backbone weights are restored from their recorded source (checked by SHA256).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..config import Config, apply_overrides
+from ..io import atomic_torch_save
+from ..model import TGDFER, create_model
+
+FORMAT = "tgdfer-checkpoint-1"
+
+
+def _saved_keys(model: TGDFER) -> set[str]:
+    """What a checkpoint stores: everything but the frozen parts restored from the weight source."""
+    keep = {n for n, p in model.named_parameters() if p.requires_grad}
+    keep |= {n for n, _ in model.named_buffers()}
+    keep |= {n for n, _ in model.named_parameters() if not n.startswith("backbone.")}
+    return keep
+
+
+def model_state(model: TGDFER) -> dict:
+    keys = _saved_keys(model)
+    return {k: v.detach().cpu() for k, v in model.state_dict().items() if k in keys}
+
+
+def save_checkpoint(path: Path, model: TGDFER, cfg: Config, extra: dict) -> None:
+    atomic_torch_save(path, {"format": FORMAT, "config": cfg.to_dict(), "class_names": model.class_names,
+                             "backbone": model.backbone.info, "model": model_state(model), **extra})
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a tgdfer checkpoint (expected one written by `python -m tgdfer train`)")
+    return ck
+
+
+def config_of(ck: dict) -> Config:
+    """The exact config a checkpoint was trained with."""
+    c = ck["config"]
+    flat = {f"model.{k}": v for k, v in c["model"].items()}
+    flat |= {f"loss.{k}": v for k, v in c["loss"].items()} | {f"train.{k}": v for k, v in c["train"].items()}
+    cfg = apply_overrides(Config(name=c["name"], variant=c.get("variant", "tgdfer"), source=c.get("source", "")), flat)
+    sha = ck["backbone"].get("weights_sha256")
+    if sha:
+        cfg.model.weights_sha256 = sha
+    return cfg
+
+
+def load_model(checkpoint: str | Path, device: str | torch.device = "cpu", cache_dir: str | None = None) -> TGDFER:
+    """Rebuild a trained model from a checkpoint (frozen parts come from its recorded weight source)."""
+    ck = read_checkpoint(checkpoint)
+    model = create_model(config_of(ck), class_names=ck["class_names"], cache_dir=cache_dir)
+    missing, unexpected = model.load_state_dict(ck["model"], strict=False)
+    if unexpected or [k for k in missing if k in _saved_keys(model)]:
+        raise ValueError(f"{checkpoint} does not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return model.to(device).eval()

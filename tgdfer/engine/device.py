@@ -1,0 +1,89 @@
+"""Where a run computes: the device, mixed precision, torch DDP under `torchrun`, and the environment record.
+
+In: a device request ('auto', 'cpu', 'cuda', 'cuda:1') and a precision ('auto', 'fp32', 'bf16', 'fp16').
+Out: a torch device, an autocast dtype (None = fp32) and a context factory; (rank, world, local rank).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.distributed as dist
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no GPU is visible; use device='cpu' or 'auto'")
+    return dev
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True on CPUs with native bf16 matrix units (AMX or AVX512-BF16), where bf16 autocast pays off."""
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """None = fp32; else the autocast dtype. 'auto' = bf16 on GPUs that have it (else fp16) and on CPUs
+    with bf16 matrix units (AMX, AVX512-BF16: about 2x faster training of tgdfer-b16 there), fp32 otherwise."""
+    if precision == "fp32":
+        return None
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if device.type == "cpu" and cpu_has_fast_bf16() else None
+    if precision in ("bf16", "fp16"):
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    raise ValueError(f"precision must be auto, fp32, bf16 or fp16 (got {precision!r})")
+
+
+def autocast_factory(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return nullcontext
+    return lambda: torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def dist_info() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) otherwise."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+
+
+def setup_device(device: str = "auto") -> tuple[torch.device, int, int]:
+    """(device, rank, world size); under torchrun the process group is started (nccl on GPUs, gloo on CPUs)."""
+    rank, world, local_rank = dist_info()
+    dev = resolve_device(device)
+    if world > 1:
+        if dev.type == "cuda":
+            dev = torch.device("cuda", local_rank)
+            torch.cuda.set_device(dev)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    return dev, rank, world
+
+
+def environment(device: torch.device) -> dict:
+    import open_clip
+    import sklearn
+
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5).stdout.strip()
+    except Exception:  # noqa: BLE001
+        sha = ""
+    return {"git_sha": sha, "python": sys.version.split()[0], "torch": torch.__version__,
+            "open_clip": open_clip.__version__, "numpy": np.__version__, "pandas": pd.__version__,
+            "sklearn": sklearn.__version__, "device": str(device),
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+            "threads": torch.get_num_threads()}

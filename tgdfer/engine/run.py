@@ -1,0 +1,398 @@
+"""Training: `train`, from a dataset fold to a finished run folder, in parts that read top to bottom.
+
+    run = build_run(...)              data, model, loaders (or the feature cache), optimizer, schedule
+    resume_run(run)                   a killed run continues from `last.pt` (same identity only)
+    for epoch: train_epoch(run)       one pass of optimizer steps (accumulation, clipping, AMP, DDP)
+               evaluate_epoch(run)    val/test UAR and WAR, `best.pt` on the selecting split
+               save_epoch(run)        `last.pt`, `history.csv`, the callback
+    finish_run(run)                   last and best epoch on the full test split, predictions, `metrics.json`
+
+In: a dataset (official layout or the generated benchmark), a fold, a config + variant + overrides, a seed.
+Out: a run folder `runs/<dataset>/fold<k>/<run name>/seed<s>/` with `params.json`, `history.csv`,
+`metrics.json` (last-epoch and best-epoch, the selection split stated), `predictions.csv`,
+`relevance.npz`, `last.pt` and `best.pt`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+from ..config import Config, load_config
+from ..data.dataset import ClipDataset
+from ..data.ground_truth import dataset_label
+from ..data.layouts import load_split
+from ..data.validation import groups_for, split_validation
+from ..io import atomic_write_json, atomic_write_text
+from ..model import TGDFER, create_model
+from ..model.losses import tgdfer_loss
+from ..paths import default_runs_dir, run_name
+from ..progress import progress
+from ..seeding import seed_everything
+from .checkpoint import model_state, save_checkpoint
+from .device import autocast_factory, environment, resolve_precision, setup_device
+from .evaluate import evaluate_loader, write_predictions
+from .feature_cache import CachedClips, FeatureCache, train_views
+from .optim import build_optimizer, lr_lambda
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict
+    history: pd.DataFrame
+
+
+@dataclass
+class RunData:
+    """The splits of one run and how batches are drawn from them."""
+    train_t: pd.DataFrame
+    val_t: pd.DataFrame | None
+    test_t: pd.DataFrame
+    select_split: str                  # 'val' or 'test': where the best epoch is chosen
+    ds_train: torch.utils.data.Dataset = None
+    ds_val: torch.utils.data.Dataset | None = None
+    ds_test: torch.utils.data.Dataset = None
+    inputs_key: str = "video"          # 'features' when the frozen backbone's features are cached
+    workers: int = 0
+    per_rank: int = 1
+    seed: int = 0
+    sampler: DistributedSampler | None = None
+    gen: torch.Generator = field(default_factory=torch.Generator)
+
+    def train_loader(self, epoch: int, world: int = 1, pin: bool = False) -> DataLoader:
+        self.ds_train.set_epoch(epoch)
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+        self.gen.manual_seed(self.seed * 1000 + epoch)
+        return DataLoader(self.ds_train, batch_size=self.per_rank, shuffle=self.sampler is None, sampler=self.sampler,
+                          generator=self.gen, num_workers=self.workers, persistent_workers=False, pin_memory=pin,
+                          drop_last=len(self.ds_train) >= 2 * self.per_rank * world)
+
+    def eval_loader(self, ds) -> DataLoader:
+        return DataLoader(ds, batch_size=self.per_rank * 2, shuffle=False, num_workers=self.workers)
+
+
+@dataclass
+class Run:
+    """Everything one training run holds; the parts below read it and advance its state."""
+    cfg: Config
+    spec: dict                         # dataset, root, fold, seed, media, label_base, overrides, name, label
+    run_dir: Path
+    dev: torch.device
+    rank: int
+    world: int
+    model: TGDFER
+    net: torch.nn.Module               # the model, or its DDP wrapper
+    amp: torch.dtype | None
+    ac: Callable
+    data: RunData
+    use_cache: bool
+    optimizer: torch.optim.Optimizer = None
+    scheduler: torch.optim.lr_scheduler.LRScheduler = None
+    scaler: torch.amp.GradScaler = None
+    class_weight: torch.Tensor | None = None
+    steps_per_epoch: int = 1
+    total_steps: int = 1
+    epochs: int = 1
+    step: int = 0                      # optimizer steps taken
+    start_epoch: int = 0
+    history: list = field(default_factory=list)
+    best: dict = field(default_factory=lambda: {"score": -1.0, "epoch": -1})
+    log: Callable = print
+    t_start: float = field(default_factory=time.time)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def identity(self) -> dict:
+        """What must match for `resume` to continue a run: data, fold, seed and every config value."""
+        s = self.spec
+        return {"dataset": s["dataset"], "root": str(Path(s["root"]).resolve()) if s["root"] else "",
+                "fold": s["fold"], "seed": s["seed"], "media": s["media"], "label_base": s["label_base"],
+                "config": self.cfg.to_dict()}
+
+
+# ----------------------------------------------------------------------------- building a run
+
+def load_tables(dataset: str, root, fold: int, media: str, label_base: int, tc, seed: int) -> RunData:
+    """The fold's train and test tables, and a validation split carved from train when asked for."""
+    train_t = load_split(dataset, root, fold, "train", media=media, label_base=label_base)
+    test_t = load_split(dataset, root, fold, "test", media=media, label_base=label_base)
+    train_t, val_t = split_validation(train_t, tc.val_fraction, seed, groups_for(train_t, root))
+    if tc.select_on not in ("val", "test"):
+        raise ValueError(f"select_on must be val or test (got {tc.select_on!r})")
+    select_split = "val" if (val_t is not None and tc.select_on == "val") else "test"
+    return RunData(train_t, val_t, test_t, select_split, seed=seed)
+
+
+def attach_datasets(d: RunData, model: TGDFER, cfg: Config, cache: FeatureCache | None, dev, ac,
+                    world: int = 1, rank: int = 0) -> RunData:
+    """Datasets of the three splits: cached frame features (frozen backbone) or decoded clips."""
+    tc, mc = cfg.train, cfg.model
+    if cache is not None:
+        kw = dict(batch_size=max(8, tc.batch_size), workers=tc.workers, device=dev, autocast=ac)
+        views = (tc.test_views, tc.test_crops)
+        d.ds_train = CachedClips(*cache.get(d.train_t, "train", views=train_views(tc.epochs), **kw), d.train_t, train=True)
+        d.ds_test = CachedClips(*cache.get(d.test_t, "test", *views, **kw), d.test_t, train=False)
+        d.ds_val = CachedClips(*cache.get(d.val_t, "test", *views, **kw), d.val_t, train=False) \
+            if d.val_t is not None else None
+        d.inputs_key, d.workers = "features", 0
+    else:
+        def clip_ds(t, is_train):
+            return ClipDataset(t, mc.frames, model.backbone.image_size, train=is_train, mean=model.backbone.mean,
+                               std=model.backbone.std, augment=tc.augment, views=tc.test_views, crops=tc.test_crops,
+                               seed=d.seed)
+        d.ds_train, d.ds_test = clip_ds(d.train_t, True), clip_ds(d.test_t, False)
+        d.ds_val = clip_ds(d.val_t, False) if d.val_t is not None else None
+        d.inputs_key, d.workers = "video", tc.workers
+    d.per_rank = max(1, tc.batch_size // world)
+    d.sampler = DistributedSampler(d.ds_train, world, rank, shuffle=True, seed=d.seed) if world > 1 else None
+    d.gen = torch.Generator().manual_seed(d.seed)
+    return d
+
+
+def wants_cache(model: TGDFER, tc) -> bool:
+    if tc.feature_cache == "on" and not model.backbone.frozen:
+        raise ValueError("feature_cache=on needs a frozen image tower (finetune=frozen)")
+    return model.backbone.frozen and tc.feature_cache in ("auto", "on")
+
+
+def attach_optimisation(run: Run) -> Run:
+    """Schedule length, optimizer, LR schedule, loss scaler, class weights, the DDP wrapper."""
+    tc, model = run.cfg.train, run.model
+    run.steps_per_epoch = max(1, len(run.data.train_loader(0, run.world)) // tc.grad_accum)
+    run.total_steps = tc.epochs * run.steps_per_epoch
+    if tc.max_steps:
+        run.total_steps = min(run.total_steps, tc.max_steps)
+    run.epochs = math.ceil(run.total_steps / run.steps_per_epoch)
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"{run.cfg.name} / {run.cfg.variant} has no trainable parameter (frozen image tower, frozen "
+                         "text and no learnable part): evaluate it zero-shot with `python -m tgdfer evaluate`, or "
+                         "unfreeze a part")
+    run.optimizer = build_optimizer(model, tc)
+    run.scheduler = torch.optim.lr_scheduler.LambdaLR(run.optimizer, lr_lambda(tc, run.total_steps, run.steps_per_epoch))
+    run.scaler = torch.amp.GradScaler(run.dev.type, enabled=run.amp == torch.float16)
+    if run.world > 1:
+        run.net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[run.dev] if run.dev.type == "cuda" else None)
+    if run.cfg.loss.class_weights:
+        counts = np.bincount(run.data.train_t["label"], minlength=model.num_classes).astype(float)
+        w = len(run.data.train_t) / (model.num_classes * np.maximum(counts, 1))
+        run.class_weight = torch.tensor(w, dtype=torch.float32, device=run.dev)
+    return run
+
+
+def build_run(dataset: str, root, fold: int, cfg: Config, overrides: dict | None, seed: int, device: str,
+              run_dir, runs_dir, media: str, label_base: int, deterministic: bool, cache_dir, verbose: bool) -> Run:
+    """Everything a run needs before its first step, in the order that fixes its random draws."""
+    dev, rank, world = setup_device(device)
+    seed_everything(seed, deterministic)
+    name, label = run_name(cfg.variant, overrides), dataset_label(dataset, root)
+    run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / label / f"fold{fold}" / name / f"seed{seed}"
+    spec = {"dataset": dataset, "root": root, "fold": fold, "seed": seed, "media": media, "label_base": label_base,
+            "overrides": overrides or {}, "name": name, "label": label, "deterministic": deterministic}
+    data = load_tables(dataset, root, fold, media, label_base, cfg.train, seed)
+    model = create_model(cfg, dataset=dataset if dataset in ("dfew", "ferv39k", "mafw") else "dfew", cache_dir=cache_dir)
+    model.to(dev)
+    amp = resolve_precision(cfg.train.precision, dev)
+    ac = autocast_factory(dev, amp)
+    use_cache = wants_cache(model, cfg.train)
+    cache = FeatureCache(cache_dir or run_dir / "cache", model, cfg.model.frames, model.backbone.image_size,
+                         seed=seed, augment=cfg.train.augment) if use_cache else None
+    attach_datasets(data, model, cfg, cache, dev, ac, world, rank)
+    log = print if (verbose and rank == 0) else (lambda *a, **k: None)
+    run = Run(cfg, spec, run_dir, dev, rank, world, model, model, amp, ac, data, use_cache, log=log)
+    return attach_optimisation(run)
+
+
+# ----------------------------------------------------------------------------- resume and provenance
+
+def resume_run(run: Run, resume: bool) -> None:
+    """Continue from `last.pt` when asked (same identity only); refuse to overwrite a finished run."""
+    last_ck = run.run_dir / "last.pt"
+    if resume and last_ck.is_file():
+        ck = torch.load(last_ck, map_location="cpu", weights_only=False)
+        identity = run.identity
+        if ck.get("identity") != identity:
+            diff = sorted(k for k in identity if ck.get("identity", {}).get(k) != identity[k])
+            raise ValueError(f"{last_ck} was written with other settings ({', '.join(diff)} differ); resume with "
+                             "the same parameters or choose another run folder")
+        run.model.load_state_dict(ck["model"], strict=False)
+        run.optimizer.load_state_dict(ck["optimizer"])
+        run.scheduler.load_state_dict(ck["scheduler"])
+        run.scaler.load_state_dict(ck["scaler"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        np.random.set_state(ck["rng"]["numpy"])
+        run.start_epoch, run.step, run.history, run.best = ck["epoch"] + 1, ck["step"], ck["history"], ck["best"]
+        run.log(f"resumed {run.run_dir} after epoch {ck['epoch'] + 1} (step {run.step})")
+    elif resume:
+        run.log(f"no checkpoint in {run.run_dir}: starting from scratch")
+    elif run.main and (run.run_dir / "metrics.json").is_file():
+        raise FileExistsError(f"{run.run_dir} already holds a finished run; pass resume=True to reuse it "
+                              "or choose another run_dir")
+
+
+def write_params(run: Run) -> None:
+    """`params.json`: the resolved parameters, the data sizes, the weights and the environment."""
+    s, d = run.spec, run.data
+    params = {"dataset": s["dataset"], "dataset_label": s["label"], "root": str(s["root"]), "fold": s["fold"],
+              "media": s["media"], "label_base": s["label_base"], "config": run.cfg.to_dict(),
+              "overrides": s["overrides"], "run_name": s["name"], "seed": s["seed"],
+              "deterministic": s["deterministic"], "world_size": run.world, "feature_cache": run.use_cache,
+              "precision": str(run.amp).replace("torch.", "") if run.amp else "fp32",
+              "selection_split": d.select_split,
+              "clips": {"train": len(d.train_t), "val": 0 if d.val_t is None else len(d.val_t), "test": len(d.test_t)},
+              "backbone": run.model.backbone.info, "environment": environment(run.dev)}
+    if run.main:
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run.run_dir / "params.json", params)
+    n_val = 0 if d.val_t is None else len(d.val_t)
+    run.log(f"run {run.run_dir}: {len(d.train_t)} train / {n_val} val / {len(d.test_t)} test clips, "
+            f"{run.epochs} epochs x {run.steps_per_epoch} steps, device {run.dev}"
+            + (", feature cache" if run.use_cache else ""))
+
+
+# ----------------------------------------------------------------------------- the loop
+
+def optimizer_step(run: Run) -> None:
+    tc = run.cfg.train
+    if tc.clip_grad > 0:
+        run.scaler.unscale_(run.optimizer)
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), tc.clip_grad)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scheduler.step()
+    run.step += 1
+
+
+def train_epoch(run: Run, epoch: int) -> dict:
+    """One pass over the training split; returns the epoch's history row (mean losses, LRs, seconds)."""
+    tc, d = run.cfg.train, run.data
+    run.net.train()
+    t0, sums, n_batches = time.time(), {}, 0
+    loader = d.train_loader(epoch, run.world, pin=run.dev.type == "cuda")
+    bar = progress(loader, desc=f"epoch {epoch + 1}/{run.epochs}", total=len(loader)) if run.main else loader
+    run.optimizer.zero_grad(set_to_none=True)
+    for i, batch in enumerate(bar):
+        x = batch[d.inputs_key].to(run.dev, non_blocking=True)
+        y = batch["label"].to(run.dev, non_blocking=True)
+        sync = (i + 1) % tc.grad_accum == 0
+        with run.net.no_sync() if (run.world > 1 and not sync) else nullcontext():
+            with run.ac():
+                out = run.net(features=x) if run.use_cache else run.net(x)
+            parts = tgdfer_loss(out, y, run.cfg.loss, run.class_weight)
+            run.scaler.scale(parts["loss"] / tc.grad_accum).backward()
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + float(v.detach())
+        n_batches += 1
+        if sync:
+            optimizer_step(run)
+            if run.step >= run.total_steps:
+                break
+    return {"epoch": epoch + 1, "step": run.step, **{f"train_{k}": v / max(n_batches, 1) for k, v in sums.items()},
+            **{f"lr_{g['name']}": g["lr"] for g in run.optimizer.param_groups},
+            "train_seconds": round(time.time() - t0, 2)}
+
+
+def evaluate_epoch(run: Run, epoch: int, row: dict) -> None:
+    """UAR/WAR on val (if any) and test into `row`; `best.pt` when the selecting split improves."""
+    t1, d = time.time(), run.data
+    splits = ([("val", d.ds_val)] if d.ds_val is not None else []) + [("test", d.ds_test)]
+    for split, ds in splits:
+        res = evaluate_loader(run.model, d.eval_loader(ds), run.dev, run.ac, d.inputs_key,
+                              limit=run.cfg.train.limit_eval_batches)
+        row[f"{split}_uar"], row[f"{split}_war"] = res.metrics["uar"], res.metrics["war"]
+    row["eval_seconds"] = round(time.time() - t1, 2)
+    score = row[f"{d.select_split}_uar"]
+    if run.main and score > run.best["score"]:
+        run.best = {"score": score, "epoch": epoch + 1, "metric": f"{d.select_split}_uar"}
+        save_checkpoint(run.run_dir / "best.pt", run.model, run.cfg, {"epoch": epoch + 1})
+
+
+def save_epoch(run: Run, epoch: int, row: dict, callback=None) -> None:
+    """`last.pt` (everything resume needs), `history.csv`, the log line and the callback."""
+    run.history.append(row)
+    if not run.main:
+        return
+    run.log("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+    save_checkpoint(run.run_dir / "last.pt", run.model, run.cfg, {
+        "identity": run.identity, "epoch": epoch, "step": run.step, "history": run.history, "best": run.best,
+        "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
+        "scaler": run.scaler.state_dict(), "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()}})
+    atomic_write_text(run.run_dir / "history.csv", pd.DataFrame(run.history).to_csv(index=False))
+    if callback is not None:
+        callback(row)
+
+
+def finish_run(run: Run) -> dict:
+    """Last and best epoch on the full test split; predictions and relevance; `metrics.json`."""
+    if not run.main:
+        return {}
+    d, model, root = run.data, run.model, run.spec["root"]
+    res_last = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
+    write_predictions(run.run_dir, res_last, model.class_names)
+    res_best = res_last
+    if (run.run_dir / "best.pt").is_file() and run.best["epoch"] != len(run.history):
+        best_state = torch.load(run.run_dir / "best.pt", map_location="cpu", weights_only=False)["model"]
+        last_state = model_state(model)
+        model.load_state_dict(best_state, strict=False)
+        res_best = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
+        model.load_state_dict(last_state, strict=False)
+    metrics = run_metrics(run, res_last.summary(model.class_names), res_best.summary(model.class_names))
+    atomic_write_json(run.run_dir / "metrics.json", metrics)
+    run.log(f"done: last epoch UAR {metrics['last']['uar']:.4f} WAR {metrics['last']['war']:.4f}; "
+            f"best epoch {run.best['epoch']} ({d.select_split}) UAR {metrics['best']['uar']:.4f}")
+    return metrics
+
+
+def run_metrics(run: Run, last: dict, best: dict) -> dict:
+    s, tc, sel = run.spec, run.cfg.train, run.data.select_split
+    return {"dataset": s["label"], "fold": s["fold"], "run_name": s["name"], "variant": run.cfg.variant,
+            "config": run.cfg.name, "seed": s["seed"], "reported": "last", "selection_split": sel,
+            "selection_note": ("best epoch chosen on a validation split carved from the training fold"
+                               if sel == "val" else
+                               "best epoch chosen on the test fold (as public DFER code does): optimistic"),
+            "epochs": len(run.history), "steps": run.step, "best_epoch": run.best["epoch"], "last": last, "best": best,
+            "test_views": tc.test_views, "test_crops": tc.test_crops,
+            "wall_seconds": round(time.time() - run.t_start, 1)}
+
+
+def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, config: str | Config = "tgdfer-tiny",
+          variant: str = "tgdfer", overrides: dict | None = None, seed: int = 0, device: str = "auto",
+          run_dir: str | os.PathLike | None = None, runs_dir: str | os.PathLike | None = None, resume: bool = False,
+          media: str = "frames", label_base: int = 1, deterministic: bool = False, cache_dir: str | None = None,
+          callback=None, verbose: bool = True) -> RunResult:
+    """Train one run and evaluate it; see the module docstring. `callback(row)` sees each epoch's history row."""
+    cfg = config if isinstance(config, Config) else load_config(config, variant, overrides)
+    run = build_run(dataset, root, fold, cfg, overrides, seed, device, run_dir, runs_dir, media, label_base,
+                    deterministic, cache_dir, verbose)
+    resume_run(run, resume)
+    write_params(run)
+    for epoch in range(run.start_epoch, run.epochs):
+        if run.step >= run.total_steps:
+            break
+        row = train_epoch(run, epoch)
+        if (epoch + 1) % cfg.train.eval_every == 0 or epoch == run.epochs - 1 or run.step >= run.total_steps:
+            evaluate_epoch(run, epoch, row)
+        save_epoch(run, epoch, row, callback)
+    metrics = finish_run(run)
+    if run.world > 1:
+        dist.barrier()
+    return RunResult(run.run_dir, metrics, pd.DataFrame(run.history))
+
+
+__all__ = ["train", "RunResult", "Run", "RunData", "build_run", "resume_run", "write_params", "train_epoch",
+           "evaluate_epoch", "save_epoch", "finish_run", "load_tables", "attach_datasets"]

@@ -1,0 +1,1 @@
+"""Report layer: run folders read back, long-form records, the paper's tables and figures."""
