@@ -117,6 +117,13 @@ class Run:
         return self.rank == 0
 
     @property
+    def trained_on(self) -> dict:
+        """What the checkpoint learned from, stored in it so `predict` can say so: dataset, root, fold."""
+        s = self.spec
+        return {"dataset": s["label"], "layout": s["dataset"], "root": str(s["root"]), "fold": s["fold"],
+                "generated_benchmark": s["label"] == "synth"}
+
+    @property
     def identity(self) -> dict:
         """What must match for `resume` to continue a run: data, fold, seed and every config value."""
         s = self.spec
@@ -319,7 +326,7 @@ def evaluate_epoch(run: Run, epoch: int, row: dict) -> None:
     score = row[f"{d.select_split}_uar"]
     if run.main and score > run.best["score"]:
         run.best = {"score": score, "epoch": epoch + 1, "metric": f"{d.select_split}_uar"}
-        save_checkpoint(run.run_dir / "best.pt", run.model, run.cfg, {"epoch": epoch + 1})
+        save_checkpoint(run.run_dir / "best.pt", run.model, run.cfg, {"epoch": epoch + 1, "trained_on": run.trained_on})
 
 
 def save_epoch(run: Run, epoch: int, row: dict, callback=None) -> None:
@@ -329,7 +336,7 @@ def save_epoch(run: Run, epoch: int, row: dict, callback=None) -> None:
         return
     run.log("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
     save_checkpoint(run.run_dir / "last.pt", run.model, run.cfg, {
-        "identity": run.identity, "epoch": epoch, "step": run.step, "history": run.history, "best": run.best,
+        "trained_on": run.trained_on, "identity": run.identity, "epoch": epoch, "step": run.step, "history": run.history, "best": run.best,
         "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
         "scaler": run.scaler.state_dict(), "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()}})
     atomic_write_text(run.run_dir / "history.csv", pd.DataFrame(run.history).to_csv(index=False))
