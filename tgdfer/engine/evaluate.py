@@ -27,6 +27,7 @@ class EvalResult:
     probs: np.ndarray             # [N, C] mean over views of the softmax
     relevance: np.ndarray         # [N, T, C] centre view
     weights: np.ndarray           # [N, T, C] MIL weights, centre view
+    instance_scores: np.ndarray   # [N, T, C] per-frame class scores S = cos(Z, E') / tau, centre view
     frame_index: np.ndarray       # [N, T] sampled frames (0-based), centre view
     metrics: dict = field(default_factory=dict)
 
@@ -49,7 +50,7 @@ def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "vid
     """Run `model` over `loader` (items may be several views of a clip) and score it."""
     model.eval()
     ac = autocast or nullcontext
-    ids, labels, probs, rel, wts, fidx, views = [], [], [], [], [], [], []
+    ids, labels, probs, rel, wts, inst, fidx, views = [], [], [], [], [], [], [], []
     for b, batch in enumerate(loader):
         if limit and b >= limit:
             break
@@ -59,11 +60,12 @@ def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "vid
         probs.append(torch.softmax(out.logits.float(), dim=1).cpu())
         rel.append(out.relevance.float().cpu())
         wts.append(out.weights.float().cpu())
+        inst.append(out.instance_scores.float().cpu())
         fidx.append(batch["frame_index"])
         ids += list(batch["clip_id"])
         labels.append(batch["label"])
         views.append(batch["view"])
-    probs_t, rel_t, w_t = torch.cat(probs), torch.cat(rel), torch.cat(wts)
+    probs_t, rel_t, w_t, s_t = torch.cat(probs), torch.cat(rel), torch.cat(wts), torch.cat(inst)
     fidx_t, labels_t, views_t = torch.cat(fidx), torch.cat(labels), torch.cat(views)
     order: dict[str, list[int]] = {}
     for i, c in enumerate(ids):
@@ -72,7 +74,7 @@ def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "vid
     P = torch.stack([probs_t[order[c]].mean(0) for c in clip_ids]).numpy()                  # [N, C]
     first = [min(order[c], key=lambda i: int(views_t[i])) for c in clip_ids]                # centre view
     res = EvalResult(clip_ids, labels_t[first].numpy(), P, rel_t[first].numpy(), w_t[first].numpy(),
-                     fidx_t[first].numpy())
+                     s_t[first].numpy(), fidx_t[first].numpy())
     res.metrics = clip_metrics(res.labels, res.preds, P.shape[1])
     if root is not None:
         res.metrics.update(localise(res, root))
@@ -106,7 +108,8 @@ def write_predictions(run_dir: str | Path, res: EvalResult, class_names: list[st
 
     buf = io.BytesIO()
     np.savez_compressed(buf, clip_ids=np.array(res.clip_ids), labels=res.labels, relevance=res.relevance.astype(np.float32),
-                        weights=res.weights.astype(np.float32), frame_index=res.frame_index, probs=res.probs)
+                        weights=res.weights.astype(np.float32),
+                        instance_scores=res.instance_scores.astype(np.float32), frame_index=res.frame_index, probs=res.probs)
     atomic_write_bytes(run_dir / "relevance.npz", buf.getvalue())
 
 

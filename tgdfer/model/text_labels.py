@@ -95,9 +95,8 @@ class TextLabels(nn.Module):
             ctx = self.ctx[self.owner].to(emb.dtype)                                        # [N, M, W]
             emb = torch.cat([emb[:, :1], ctx, emb[:, 1 + self.n_ctx:]], dim=1)             # SOS, ctx, text
         feats = F.normalize(text_tower(emb, self.tokens).float(), dim=-1)                   # [N, D]
-        E = torch.zeros(self.n_classes, feats.shape[1], device=feats.device, dtype=feats.dtype)
-        E.index_add_(0, self.owner, feats)                                                  # sum per class
-        return E / self.counts                                                              # [C, D] mean
+        E = feats.new_zeros(self.n_classes, feats.shape[1]).index_add(0, self.owner, feats)  # [C, D] sum per class
+        return E / self.counts                                                              # [C, D] mean (out of place: vmap)
 
     def forward(self, text_tower) -> torch.Tensor:
         """Label features E [C, D]. One pass of the text tower for all prompts; cached when it cannot change."""
