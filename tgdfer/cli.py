@@ -134,6 +134,11 @@ def _cmd_faces(a) -> int:
 
 
 def _cmd_bench(a) -> int:
+    if a.protocol:
+        from .bench_protocol import format_protocol, run_protocol
+
+        print(format_protocol(run_protocol(out=a.out, compile_=a.compile)))
+        return 0
     from .bench import format_table, run
 
     res = run(configs=tuple(a.configs), device=a.device, precisions=a.precision, iters=a.iters, data=not a.no_data,
@@ -297,6 +302,10 @@ def _parser_bench(sub) -> None:
     be.add_argument("--no-cache-epoch", action="store_true", help="skip the feature-cache epoch")
     be.add_argument("--out", help="JSON file for the results")
     be.add_argument("--label", default="", help="a note stored with the results (e.g. 'before', 'after')")
+    be.add_argument("--protocol", action="store_true",
+                    help="instead: profile a demo training step and measure runs per hour of the demo protocol "
+                         "through every path (one run, fused optimizer, stacked runs, bf16, compile)")
+    be.add_argument("--compile", action="store_true", help="with --protocol: also time torch.compile")
     be.set_defaults(func=_cmd_bench)
 
 

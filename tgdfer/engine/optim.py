@@ -28,7 +28,7 @@ def build_optimizer(model, tc) -> torch.optim.Optimizer:
     if tc.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=tc.lr_head, momentum=0.9)
     if tc.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=tc.lr_head, betas=(0.9, 0.999))
+        return torch.optim.AdamW(groups, lr=tc.lr_head, betas=(0.9, 0.999), fused=True)   # one kernel a step
     raise ValueError(f"optimizer must be sgd or adamw (got {tc.optimizer!r})")
 
 
