@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tgdfer-installed
 
-.PHONY: install demo test notebooks clean-build
+.PHONY: install demo regenerate test notebooks clean-build
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 # The embedded pipeline on the generated benchmark (CPU, tiny config).
 demo: $(STAMP)
 	$(BIN)/python -m tgdfer demo
+
+# The full regeneration of the committed records, tables and figures: the demo plus every ablation.
+regenerate: $(STAMP)
+	$(BIN)/python -m tgdfer demo --full
 
 # pytest over tests/ and nbval (strict) over notebooks/
 test: $(STAMP)

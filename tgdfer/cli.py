@@ -9,7 +9,8 @@ def _cmd_generate(a) -> int:
     from .synth.generate import GenerateConfig, generate
 
     cfg = GenerateConfig(clips=a.clips, size=a.size, seed=a.seed, balanced=a.balanced, scene=a.scene,
-                         videos=not a.no_videos, replica=a.replica or "")
+                         videos=not a.no_videos, replica=a.replica or "", placement=a.placement,
+                         min_per_class=a.min_per_class)
     out = generate(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
     print(f"benchmark ready at {out}")
     return 0
@@ -110,9 +111,35 @@ def _cmd_paper(a) -> int:
 def _cmd_demo(a) -> int:
     from .demo import run_demo
 
-    res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)))
-    print(f"demo finished in {res['seconds'] / 60:.1f} min: tables in {res['paper'] / 'tables'}, "
+    res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)),
+                   full=a.full)
+    print(f"{'full regeneration' if a.full else 'demo'} finished in {res['seconds'] / 60:.1f} min: tables in {res['paper'] / 'tables'}, "
           f"figures in {res['paper'] / 'figures'}, records in {res['results']}, runs in {res['runs']}")
+    return 0
+
+
+def _cmd_zeroshot(a) -> int:
+    import json
+
+    from .engine.zeroshot import zero_shot
+    from .io import atomic_write_json
+    from .paths import resolve
+    from .synth.source import resolve_dataset
+
+    _, root = resolve_dataset("synth", a.root, clips=2000, size=112, min_per_class=30, videos=False)
+    res = {"decision (training split of fold 1)": zero_shot(root, a.config, (1,), "train"),
+           "report (test clips of every fold)": zero_shot(root, a.config, (1, 2, 3, 4, 5), "test")}
+    atomic_write_json(resolve(a.out), res)
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+def _cmd_tune(a) -> int:
+    from .tune import run_tuning
+
+    s = run_tuning(folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)))
+    print(s.round(4).to_string(index=False))
+    print("written: results/tuning.csv, results/tuning.md")
     return 0
 
 
@@ -177,6 +204,10 @@ def _parser_generate(sub) -> None:
     g.add_argument("--no-videos", action="store_true", help="skip the mp4 originals")
     g.add_argument("--replica", default="", help="folder of DFER-CLIP split lists: render their real clip ids, "
                                                  "lengths, labels and folds (with --clips: a random subset)")
+    g.add_argument("--placement", default="centre", choices=["centre", "legacy"],
+                   help="where the expression sits: its centre uniform over the clip (default), or format 1's")
+    g.add_argument("--min-per-class", dest="min_per_class", type=int, default=0,
+                   help="at least this many clips a class (rare classes: enough test clips a fold)")
     g.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing set made with other settings")
     g.set_defaults(func=_cmd_generate)
@@ -328,13 +359,37 @@ def _parser_paper(sub) -> None:
     pp.set_defaults(func=_cmd_paper)
 
 
+def _parser_zeroshot(sub) -> None:
+    zs = sub.add_parser("zeroshot", help="zero-shot UAR of a backbone's text and image towers on apex frames",
+                        description="Classify apex frames of the generated benchmark by the cosine between image and "
+                                    "text features, with no training: class names, plain-English descriptions, and "
+                                    "action-unit captions. Writes results/zeroshot.json.")
+    zs.add_argument("--root", default="", help="a generated benchmark (default: the demo's, generated if missing)")
+    zs.add_argument("--config", default="tgdfer-tiny")
+    zs.add_argument("--out", default="results/zeroshot.json")
+    zs.set_defaults(func=_cmd_zeroshot)
+
+
+def _parser_tune(sub) -> None:
+    tu = sub.add_parser("tune", help="choose the demo config's epochs and tau_r on validation splits",
+                        description="Train TG-DFER on training folds of the generated benchmark for a small grid of "
+                                    "epochs and tau_r, score a validation split carved from each (the test folds are "
+                                    "never read), and write results/tuning.csv and results/tuning.md.")
+    tu.add_argument("--folds", type=int, default=2, help="training folds to tune on (default 2: folds 1, 2)")
+    tu.add_argument("--seeds", type=int, default=2, help="seeds a setting (default 2)")
+    tu.set_defaults(func=_cmd_tune)
+
+
 def _parser_demo(sub) -> None:
     dm = sub.add_parser("demo", help="the whole embedded pipeline on the generated benchmark (CPU)",
-                        description="Generate the benchmark, train and evaluate TG-DFER, its ablations and the baselines "
-                                    "(tiny config), collect, regenerate tables and figures.")
-    dm.add_argument("--clips", type=int, default=700)
+                        description="Generate the benchmark, train and evaluate TG-DFER and the three baselines (tiny "
+                                    "config, 5 folds x 3 seeds), collect, regenerate tables and figures; with --full "
+                                    "also the ablations (the full regeneration of the committed records).")
+    dm.add_argument("--clips", type=int, default=2000)
     dm.add_argument("--size", type=int, default=112)
-    dm.add_argument("--folds", type=int, default=5, help="folds of the main runs (default 5)")
+    dm.add_argument("--folds", type=int, default=5, help="folds (default 5)")
+    dm.add_argument("--seeds", type=int, default=3, help="seeds a (variant, fold) (default 3)")
+    dm.add_argument("--full", action="store_true", help="also every ablation: the full regeneration")
     dm.set_defaults(func=_cmd_demo)
 
 
@@ -342,7 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tgdfer",
                                 description="TG-DFER: text-guided weakly supervised dynamic facial expression recognition")
     sub = p.add_subparsers(dest="command", metavar="command")
-    for add in (_parser_generate, _parser_prepare, _parser_train, _parser_evaluate, _parser_predict, _parser_pretrain_tiny, _parser_report, _parser_faces, _parser_bench, _parser_collect, _parser_paper, _parser_demo):
+    for add in (_parser_generate, _parser_prepare, _parser_train, _parser_evaluate, _parser_predict,
+                _parser_pretrain_tiny, _parser_report, _parser_faces, _parser_bench, _parser_collect, _parser_paper,
+                _parser_zeroshot, _parser_tune, _parser_demo):
         add(sub)
     return p
 

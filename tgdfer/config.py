@@ -35,6 +35,7 @@ class ModelConfig:
     frame_diff: bool = True             # feed x_t - x_{t-1} to the short-term branch
     dropout: float = 0.1                # dropout in the temporal transformer
     text: str = "learnable+descriptions"  # none | classname | learnable | descriptions | learnable+descriptions
+    descriptions: str = "facs"          # facs (plain English) | au (the tiny backbone's action-unit captions)
     n_ctx: int = 8                      # learnable context vectors per class (M)
     context_length: int = 77            # text tokens the text tower reads
     visual_prompt: bool = True          # enrich label features with the clip's instances
@@ -73,6 +74,9 @@ class TrainConfig:
     eval_every: int = 1                 # evaluate every N epochs
     limit_eval_batches: int = 0         # evaluate on the first N batches only (0: all)
     feature_cache: str = "auto"         # with a frozen image tower: auto | on | off
+    cache_views: int = 4                # augmented training views a clip in the cache (the run's seed picks one
+                                        # for each clip and epoch); the pool itself is encoded once, seed 0
+    cache_precision: str = "auto"       # encoding the cache: auto (bf16 on CPUs with AMX, on GPUs) | fp32
 
 
 @dataclass

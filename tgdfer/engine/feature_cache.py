@@ -2,8 +2,9 @@
 
 In: a model whose image tower is frozen, a clip table and a view spec. Out: features
 [N, V, T, D] (float16) and the sampled frame indices [N, V, T]. Training with a frozen image tower
-then reads the cache (epoch e uses training view e mod V), which is the same model and the same
-meaning of every metric, only much faster. Files live under the run folder (never next to the
+then reads the cache (in each epoch, a clip shows one of its V augmented views, drawn from the run's
+seed), which is the same model and the same meaning of every metric, only much faster. The pool of
+views is encoded once (seed 0) and shared by every run and seed that reads it. Files live under the run folder (never next to the
 dataset, which may be read-only), keyed by everything that changes a feature.
 """
 from __future__ import annotations
@@ -34,19 +35,21 @@ def backbone_key(model) -> str:
     return h.hexdigest()[:16]
 
 
-def train_views(epochs: int) -> int:
-    """Augmented training views cached per clip (epoch e reads view e mod V)."""
-    return max(1, min(epochs, 4))
+def train_views(epochs: int, pool: int = 4) -> int:
+    """Augmented training views cached per clip: no more than there are epochs, at most `pool`."""
+    return max(1, min(epochs, pool))
 
 
 class FeatureCache:
     """A folder of per-view feature files: `<kind>-v<view>.pt` = {clip path: (features [T, D], frames [T])}."""
 
     def __init__(self, folder: str | Path, model, frames: int, size: int, short: str = "pad-last", seed: int = 0,
-                 augment: bool = True):
+                 augment: bool = True, precision: str = "fp32"):
         spec = {"backbone": backbone_key(model), "clip_model": model.cfg.clip_model, "frames": frames, "size": size,
                 "short": short, "seed": seed, "augment": augment, "mean": list(model.backbone.mean),
                 "std": list(model.backbone.std), "version": 1}
+        if precision != "fp32":
+            spec["precision"] = precision
         self.spec = spec
         self.key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
         self.folder = Path(folder) / self.key
@@ -111,22 +114,27 @@ class _null:
 
 
 class CachedClips(Dataset):
-    """Items from cached features: training picks view `epoch mod V`; testing enumerates all views."""
+    """Items from cached features: in training, each clip shows one of its V views, drawn per epoch from
+    `seed`; testing enumerates all views."""
 
-    def __init__(self, feats: torch.Tensor, frame_index: torch.Tensor, table: pd.DataFrame, train: bool):
+    def __init__(self, feats: torch.Tensor, frame_index: torch.Tensor, table: pd.DataFrame, train: bool,
+                 seed: int = 0):
         self.feats, self.idx, self.table, self.train = feats, frame_index, table.reset_index(drop=True), train
         self.labels = np.asarray(table["label"], dtype=np.int64)
-        self.epoch = 0
+        self.seed = seed
+        self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
+        self.views = np.random.default_rng([self.seed, 31, self.epoch]).integers(0, self.feats.shape[1],
+                                                                                size=len(self.table))
 
     def __len__(self) -> int:
         return len(self.table) * (1 if self.train else self.feats.shape[1])
 
     def __getitem__(self, i: int) -> dict:
         V = self.feats.shape[1]
-        clip, view = (i, self.epoch % V) if self.train else divmod(i, V)
+        clip, view = (i, int(self.views[i])) if self.train else divmod(i, V)
         return {"features": self.feats[clip, view].float(), "label": int(self.labels[clip]),
                 "clip_id": str(self.table["clip_id"].iloc[clip]), "frame_index": self.idx[clip, view],
                 "view": view}

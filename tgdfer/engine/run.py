@@ -150,9 +150,10 @@ def attach_datasets(d: RunData, model: TGDFER, cfg: Config, cache: FeatureCache 
     """Datasets of the three splits: cached frame features (frozen backbone) or decoded clips."""
     tc, mc = cfg.train, cfg.model
     if cache is not None:
-        kw = dict(batch_size=max(8, tc.batch_size), workers=tc.workers, device=dev, autocast=ac)
+        kw = dict(batch_size=max(8, tc.batch_size), workers=tc.workers, device=dev, autocast=cache_autocast(tc, dev))
         views = (tc.test_views, tc.test_crops)
-        d.ds_train = CachedClips(*cache.get(d.train_t, "train", views=train_views(tc.epochs), **kw), d.train_t, train=True)
+        d.ds_train = CachedClips(*cache.get(d.train_t, "train", views=train_views(tc.epochs, tc.cache_views), **kw),
+                                 d.train_t, train=True, seed=d.seed)
         d.ds_test = CachedClips(*cache.get(d.test_t, "test", *views, **kw), d.test_t, train=False)
         d.ds_val = CachedClips(*cache.get(d.val_t, "test", *views, **kw), d.val_t, train=False) \
             if d.val_t is not None else None
@@ -169,6 +170,22 @@ def attach_datasets(d: RunData, model: TGDFER, cfg: Config, cache: FeatureCache 
     d.sampler = DistributedSampler(d.ds_train, world, rank, shuffle=True, seed=d.seed) if world > 1 else None
     d.gen = torch.Generator().manual_seed(d.seed)
     return d
+
+
+def cache_autocast(tc, dev):
+    """How the frozen image tower encodes the cache: bf16 where it has matrix units for it, else fp32."""
+    return autocast_factory(dev, resolve_precision("auto" if tc.cache_precision == "auto" else "fp32", dev))
+
+
+def cache_precision(tc, dev) -> str:
+    dtype = resolve_precision("auto" if tc.cache_precision == "auto" else "fp32", dev)
+    return str(dtype).replace("torch.", "") if dtype else "fp32"
+
+
+def open_cache(folder, model: TGDFER, cfg: Config, dev) -> FeatureCache:
+    """The shared pool of cached views (seed 0: every run and seed reads the same pool)."""
+    return FeatureCache(folder, model, cfg.model.frames, model.backbone.image_size, seed=0,
+                        augment=cfg.train.augment, precision=cache_precision(cfg.train, dev))
 
 
 def wants_cache(model: TGDFER, tc) -> bool:
@@ -216,8 +233,7 @@ def build_run(dataset: str, root, fold: int, cfg: Config, overrides: dict | None
     amp = resolve_precision(cfg.train.precision, dev)
     ac = autocast_factory(dev, amp)
     use_cache = wants_cache(model, cfg.train)
-    cache = FeatureCache(cache_dir or run_dir / "cache", model, cfg.model.frames, model.backbone.image_size,
-                         seed=seed, augment=cfg.train.augment) if use_cache else None
+    cache = open_cache(cache_dir or run_dir / "cache", model, cfg, dev) if use_cache else None
     attach_datasets(data, model, cfg, cache, dev, ac, world, rank)
     log = print if (verbose and rank == 0) else (lambda *a, **k: None)
     run = Run(cfg, spec, run_dir, dev, rank, world, model, model, amp, ac, data, use_cache, log=log)
@@ -315,13 +331,18 @@ def train_epoch(run: Run, epoch: int) -> dict:
 
 
 def evaluate_epoch(run: Run, epoch: int, row: dict) -> None:
-    """UAR/WAR on val (if any) and test into `row`; `best.pt` when the selecting split improves."""
+    """UAR/WAR on the selecting split into `row` (val if any, else test); `best.pt` when it improves."""
     t1, d = time.time(), run.data
-    splits = ([("val", d.ds_val)] if d.ds_val is not None else []) + [("test", d.ds_test)]
+    # with a validation split that selects, the test split is read once, after training (finish_run)
+    splits = [("val", d.ds_val)] if d.ds_val is not None else []
+    if d.ds_val is None or d.select_split == "test":
+        splits.append(("test", d.ds_test))
     for split, ds in splits:
         res = evaluate_loader(run.model, d.eval_loader(ds), run.dev, run.ac, d.inputs_key,
-                              limit=run.cfg.train.limit_eval_batches)
+                              limit=run.cfg.train.limit_eval_batches, root=run.spec["root"] if split == "val" else None)
         row[f"{split}_uar"], row[f"{split}_war"] = res.metrics["uar"], res.metrics["war"]
+        if "loc_auc" in res.metrics:                      # generated benchmark: frame AUC on validation clips
+            row[f"{split}_frame_auc"] = res.metrics["loc_auc"]
     row["eval_seconds"] = round(time.time() - t1, 2)
     score = row[f"{d.select_split}_uar"]
     if run.main and score > run.best["score"]:

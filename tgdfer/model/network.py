@@ -20,7 +20,7 @@ from ..classes import class_names as dataset_classes
 from ..config import Config, ModelConfig, load_config
 from .mil import MILPool
 from .temporal import MultiGrainedTemporal
-from .text_labels import TextLabels
+from .text_labels import TextLabels, load_descriptions
 from .visual_prompt import VisualPrompt
 
 
@@ -44,7 +44,8 @@ class TGDFER(nn.Module):
         self.temporal = MultiGrainedTemporal(D, cfg.frames, cfg.temporal, cfg.temporal_layers, cfg.temporal_heads,
                                              cfg.frame_diff, dropout=cfg.dropout)
         self.text_labels = TextLabels(self.class_names, cfg.text, cfg.clip_model, D, backbone.text.width,
-                                      min(cfg.context_length, backbone.text.context_length), cfg.n_ctx)
+                                      min(cfg.context_length, backbone.text.context_length), cfg.n_ctx,
+                                      descriptions=load_descriptions(cfg.descriptions))
         self.visual_prompt = VisualPrompt(D, cfg.prompt_heads, cfg.visual_prompt, cfg.gate_init, cfg.tau, cfg.tau_r)
         self.mil = MILPool(D, cfg.pool, cfg.mil_lambda, cfg.topk)
 

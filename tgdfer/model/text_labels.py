@@ -24,10 +24,17 @@ from torch import nn
 TEXT_MODES = ("none", "classname", "learnable", "descriptions", "learnable+descriptions")
 
 
+DESCRIPTIONS = {"facs": "descriptions.json", "au": "descriptions_au.json"}
+
+
 @lru_cache(maxsize=None)
-def load_descriptions() -> dict:
+def load_descriptions(vocabulary: str = "facs") -> dict:
     """The description file: {'source', 'template_classname', 'template_description', 'classes': {name: [..]}}."""
-    return json.loads(resources.files("tgdfer.assets").joinpath("descriptions.json").read_text())
+    """The class descriptions: 'facs' (plain English, for CLIP models pretrained on natural language) or 'au'
+    (the action-unit captions the tiny backbone was pretrained on)."""
+    if vocabulary not in DESCRIPTIONS:
+        raise ValueError(f"descriptions must be one of {', '.join(DESCRIPTIONS)} (got {vocabulary!r})")
+    return json.loads(resources.files("tgdfer.assets").joinpath(DESCRIPTIONS[vocabulary]).read_text())
 
 
 def prompt_texts(class_names: list[str], mode: str, descriptions: dict | None = None) -> tuple[list[str], list[int]]:

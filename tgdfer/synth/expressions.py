@@ -25,7 +25,7 @@ class Timeline:
     blink: np.ndarray       # [L] bool
     speech: np.ndarray      # [L] bool
     flicker: np.ndarray     # [L] bool: a brief low-intensity other expression
-    onset: int              # first frame of the expression segment (0-based), -1 for neutral
+    onset: int              # first frame of the expression segment (0-based; < 0: began before the clip), -1 for neutral
     apex: tuple             # (first, last) apex frame, (-1, -1) for neutral
     offset: int             # last frame of the segment (may be past the clip: truncated)
     apex_intensity: float
@@ -36,10 +36,24 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-def intensity_curve(length: int, rng: np.random.Generator, apex: float) -> tuple:
-    """Onset-apex-offset curve over part of the clip. Returns (curve [L], onset, (a0, a1), offset)."""
+PLACEMENTS = ("centre", "legacy")
+
+
+def intensity_curve(length: int, rng: np.random.Generator, apex: float, placement: str = "centre") -> tuple:
+    """Onset-apex-offset curve over part of the clip. Returns (curve [L], onset, (a0, a1), offset).
+
+    placement 'centre': the segment's centre is uniform over the clip's frames, so it may begin before
+    the clip or end after it (at least half of it is inside) and every position is about equally likely
+    to be expressive: position alone carries little. 'legacy' (benchmark format 1): the start is uniform
+    over [0, L - seg/2), which made the middle of a clip expressive more often than its ends.
+    """
     seg = max(4, int(round(length * rng.uniform(0.3, 0.7))))
-    start = int(rng.integers(0, max(1, length - seg // 2)))           # may run past the end
+    if placement == "centre":
+        start = int(rng.integers(0, length)) - seg // 2                # may begin before the clip
+    elif placement == "legacy":
+        start = int(rng.integers(0, max(1, length - seg // 2)))       # may run past the end
+    else:
+        raise ValueError(f"placement must be one of {PLACEMENTS} (got {placement!r})")
     shares = rng.dirichlet([3.0, 4.0, 3.0])                           # onset, apex, offset
     n_on, n_apex = max(1, int(round(seg * shares[0]))), max(1, int(round(seg * shares[1])))
     n_off = max(1, seg - n_on - n_apex)
@@ -50,13 +64,13 @@ def intensity_curve(length: int, rng: np.random.Generator, apex: float) -> tuple
     return curve.astype(np.float32), start, (start + n_on, start + n_on + n_apex - 1), start + seg - 1
 
 
-def make_timeline(label: str, length: int, rng: np.random.Generator) -> Timeline:
+def make_timeline(label: str, length: int, rng: np.random.Generator, placement: str = "centre") -> Timeline:
     """AU intensities of every frame of a clip of class `label`."""
     protos = emfacs_prototypes()
     au = np.zeros((length, len(AUS)), dtype=np.float32)
     if protos[label]:
         apex = rng.uniform(0.55, 1.0) * (0.75 if label == "disgust" else 1.0)
-        curve, onset, apex_span, offset = intensity_curve(length, rng, apex)
+        curve, onset, apex_span, offset = intensity_curve(length, rng, apex, placement)
         for unit in protos[label]:
             gain = rng.uniform(0.7, 1.2)                                # individual variation
             au[:, AU_INDEX[unit]] += np.minimum(curve * gain, 1.0)

@@ -41,6 +41,8 @@ class GenerateConfig:
     scene: bool = False         # small face inside a larger moving scene (for face detection)
     videos: bool = True         # write Clip/original/*.mp4
     replica: str = ""           # folder of DFER-CLIP split lists: real ids, lengths, labels, folds
+    placement: str = "centre"   # where the expression sits: centre uniform over the clip | legacy (format 1)
+    min_per_class: int = 0      # at least this many clips a class (e.g. 30: about 6 a test fold for disgust)
 
 
 # ----------------------------------------------------------------------------- planning
@@ -54,6 +56,7 @@ def _plan_synthetic(cfg: GenerateConfig) -> pd.DataFrame:
         np.array([dfew_frequencies()[c] for c in names])
     counts = np.floor(freqs * cfg.clips).astype(int)
     counts = np.maximum(counts, 2 if cfg.clips >= 2 * len(names) else 0)
+    counts = np.maximum(counts, min(cfg.min_per_class, cfg.clips // len(names)))
     while counts.sum() < cfg.clips:                                   # largest remainders first
         counts[np.argmax(freqs * cfg.clips - counts)] += 1
     while counts.sum() > cfg.clips:
@@ -165,7 +168,7 @@ def render_clip(video_name: int, label: str, identity: int, length: int, cfg: Ge
     """Render one clip. Returns (frames [L, S, S, 3] uint8 RGB, Timeline, face boxes [L, 4] xyxy)."""
     rng = np.random.default_rng([cfg.seed, 1, int(video_name)])
     ident = random_identity(np.random.default_rng([cfg.seed, 2, int(identity)]))
-    tl = make_timeline(label, length, rng)
+    tl = make_timeline(label, length, rng, cfg.placement)
     S = cfg.size
     look = random_look(rng, S)
     pad = look.bg.shape[0] - S
@@ -334,7 +337,8 @@ _GT_README = f"""# Ground truth of the generated benchmark
 - `clips.csv`: one row a clip: `video_name` (DFEW-style id), `label` (1-based, DFEW order), `label_name`,
   `identity` (the drawn person; folds never share one), `num_frames`, `fold` (the test fold of
   `set_<fold>`), and the expression's timeline: `onset`, `apex_start`, `apex_end`, `offset` (0-based frame
-  indices; -1 for neutral clips; `offset` may lie past the clip's end) and `apex_intensity`.
+  indices; -1 for neutral clips; `onset` may lie before the clip's start and `offset` past its end: the
+  expression's centre is uniform over the clip, so it may be cut at either end) and `apex_intensity`.
 - `frames.csv`: one row a frame (`frame` is 1-based, as in the file names): `intensity` of the labelled
   expression in [0, 1], `expressive` (intensity >= {EXPRESSIVE_THRESHOLD}: the frame shows the emotion),
   the distractors `blink`, `speech`, `flicker` (a brief low-intensity other expression) and the face box
