@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_committed_tables_are_what_the_records_give(tmp_path):
     files = write_tables(ROOT / "results", tmp_path)
-    assert set(files) >= {"main", "ablations", "per_class"}
+    assert set(files) >= {"main", "ablations", "per_class", "localisation"}
     for f in files.values():
         committed = ROOT / "paper" / "tables" / f.name
         assert committed.is_file(), f"{committed} is missing: run `python -m tgdfer paper`"
@@ -29,7 +29,8 @@ def test_readme_results_block_is_the_main_table():
 
 
 def test_main_table_names_the_dataset_and_never_calls_the_benchmark_dfew():
-    main = (ROOT / "paper" / "tables" / "main_results.md").read_text().splitlines()[2:]
+    table = [line for line in (ROOT / "paper" / "tables" / "main_results.md").read_text().splitlines() if line.startswith("|")]
+    main = table[2:]                                                  # below the header and its rule
     for line in main:
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert cells[2], line                                         # every row names its dataset
@@ -48,12 +49,15 @@ def test_collect_then_tables_and_figures_from_a_fresh_run(synth_root, tmp_path):
     rec = pd.read_csv(files["records"])
     assert list(rec.columns) == ["dataset", "fold", "run_name", "variant", "config", "seed", "git_sha", "which",
                                  "metric", "value"]
-    assert set(rec.run_name) == {"tgdfer", "tgdfer+pool=max", "mil-only"} and set(rec.dataset) == {"synth"}
-    assert {"uar", "war", "loc_auc"} <= set(rec.metric) and any(m.startswith("recall_") for m in set(rec.metric))
+    assert set(rec.run_name) == {"tgdfer", "tgdfer+pool=max", "mil-only", "position-prior", "random-scores"}
+    assert set(rec.dataset) == {"synth"}
+    assert {"uar", "war", "loc_auc", "frame_evidence", "frame_auc_score", "frame_pointing_contrastive"} <= set(rec.metric)
+    assert any(m.startswith("recall_") for m in set(rec.metric))
+    assert {"position-prior", "random-scores"} <= set(pd.read_csv(files["frame_clips"]).run_name)
     ex = np.load(files["examples"])
     assert ex["synth__frames"].shape[1:] == (16, 64, 64, 3)
     (tmp_path / "results" / "published.csv").write_text((ROOT / "results" / "published.csv").read_text())
     tables = write_tables(tmp_path / "results", tmp_path / "tables")
     assert "max" in tables["ablations"].read_text() and "MIL only" in tables["main"].read_text()
     figs = write_figures(tmp_path / "results", tmp_path / "figures")
-    assert figs["confusion"].stat().st_size > 10_000 and "relevance_synth_1" in figs
+    assert figs["confusion"].stat().st_size > 10_000 and "relevance_synth_1" in figs and "frame_auc" in figs

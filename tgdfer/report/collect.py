@@ -5,6 +5,9 @@ In: a runs folder (`runs/<dataset>/fold<k>/<run name>/seed<s>/`). Out, under `re
   which = last | best, metric, value);
 - `confusion.csv`: confusion-matrix counts (dataset, fold, run_name, seed, true, pred, count);
 - `history.csv`: per-epoch training history in long form;
+- `frame_clips.csv`: per-clip frame-evidence scores (see `frames.py`) of every run whose prediction or
+  loss uses per-frame class scores, and of the floors (position prior, random scores), where the
+  dataset has frame-level ground truth; their run-level summaries are `frame_*` records;
 - `examples.npz`: the sampled frames and relevance of a few test clips of each dataset's main run,
   so that Figure 4 needs no dataset on disk.
 Published numbers (`results/published.csv`, each with its source) live beside them.
@@ -18,15 +21,21 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_write_bytes, atomic_write_text
+from . import frames as fr
 from .runs import find_runs, load_run
 
 MAIN_RUN = "tgdfer"
 
 
-def _records(run) -> list[dict]:
+def _base(run, run_name: str | None = None) -> dict:
     m, p = run.metrics, run.params
-    base = dict(dataset=m["dataset"], fold=m["fold"], run_name=m["run_name"], variant=m["variant"],
-                config=m["config"], seed=m["seed"], git_sha=p["environment"].get("git_sha", "")[:12])
+    return dict(dataset=m["dataset"], fold=m["fold"], run_name=run_name or m["run_name"],
+                variant=run_name or m["variant"], config=m["config"], seed=m["seed"],
+                git_sha=p["environment"].get("git_sha", "")[:12])
+
+
+def _records(run) -> list[dict]:
+    m, base = run.metrics, _base(run)
     rows = []
     for which in ("last", "best"):
         res = m[which]
@@ -68,14 +77,33 @@ def _thumb(frames: np.ndarray, side: int = 64) -> np.ndarray:
     return np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in frames])
 
 
-def collect(runs_dir: str | Path, out: str | Path) -> dict[str, Path]:
-    """Write the records of every finished run under `runs_dir` into `out`; returns the files written."""
-    runs = [load_run(p) for p in find_runs(runs_dir)]
-    if not runs:
-        raise FileNotFoundError(f"no finished run under {runs_dir}: train first (`python -m tgdfer train` or `make demo`)")
-    out = Path(out)
-    records = pd.DataFrame([r for run in runs for r in _records(run)])
-    records = records.sort_values(["dataset", "run_name", "fold", "seed", "which", "metric"]).reset_index(drop=True)
+def _frame_records(runs) -> tuple[list[dict], pd.DataFrame]:
+    """`frame_*` records (which = last: relevance.npz holds the last epoch) and the per-clip table, for
+    every run with frame evidence and, once per (dataset, fold, seed), for the floors."""
+    rows, clips, floors_done = [], [], set()
+    main_first = sorted(runs, key=lambda r: r.metrics["run_name"] != MAIN_RUN)
+    for run in main_first:
+        base = {**_base(run), "which": "last"}
+        evidence = fr.has_frame_evidence(run.params)
+        rows.append({**base, "metric": "frame_evidence", "value": float(evidence)})
+        rel = run.relevance
+        truth = fr.sampled_truth(run.params.get("root"), rel["clip_ids"], rel["frame_index"])
+        if truth is None:
+            continue
+        tables = {run.metrics["run_name"]: fr.run_clips(rel, truth)} if evidence else {}
+        key = (run.metrics["dataset"], run.metrics["fold"], run.metrics["seed"])
+        if key not in floors_done:
+            floors_done.add(key)
+            tables.update(fr.floor_clips(run.params, rel, truth, run.metrics["seed"]))
+        for name, table in tables.items():
+            b = {**_base(run, None if name == run.metrics["run_name"] else name), "which": "last"}
+            rows += [{**b, "metric": k, "value": v} for k, v in fr.summary(table).items()]
+            ids = {k: b[k] for k in ("dataset", "fold", "run_name", "seed")}
+            clips.append(table.assign(**ids)[list(ids) + list(table.columns)])
+    return rows, (pd.concat(clips, ignore_index=True) if clips else pd.DataFrame())
+
+
+def _confusion(runs) -> pd.DataFrame:
     conf = []
     for run in runs:
         m = run.metrics
@@ -84,6 +112,10 @@ def collect(runs_dir: str | Path, out: str | Path) -> dict[str, Path]:
             for j in range(cm.shape[1]):
                 conf.append(dict(dataset=m["dataset"], fold=m["fold"], run_name=m["run_name"], seed=m["seed"],
                                  true=run.class_names[i], pred=run.class_names[j], count=int(cm[i, j])))
+    return pd.DataFrame(conf)
+
+
+def _history(runs) -> pd.DataFrame:
     hist = []
     for run in runs:
         m = run.metrics
@@ -92,23 +124,46 @@ def collect(runs_dir: str | Path, out: str | Path) -> dict[str, Path]:
         long.insert(0, "seed", m["seed"]), long.insert(0, "run_name", m["run_name"])
         long.insert(0, "fold", m["fold"]), long.insert(0, "dataset", m["dataset"])
         hist.append(long)
-    files = {
-        "records": atomic_write_text(out / "records.csv", records.to_csv(index=False, float_format="%.6g")),
-        "confusion": atomic_write_text(out / "confusion.csv", pd.DataFrame(conf).to_csv(index=False)),
-        "history": atomic_write_text(out / "history.csv", pd.concat(hist).to_csv(index=False, float_format="%.6g")),
-    }
+    return pd.concat(hist)
+
+
+def _write_examples(runs, out: Path) -> Path | None:
     examples = {}
     for run in runs:
         m = run.metrics
         key = f"{m['dataset']}"
         if m["run_name"] == MAIN_RUN and m["fold"] == 1 and key not in examples:
             examples[key] = (_examples(run), run.class_names)
-    if examples:
-        buf = io.BytesIO()
-        arrays = {}
-        for ds, (ex, names) in examples.items():
-            arrays.update({f"{ds}__{k}": v for k, v in ex.items()})
-            arrays[f"{ds}__class_names"] = np.asarray(names)
-        np.savez_compressed(buf, **arrays)
-        files["examples"] = atomic_write_bytes(out / "examples.npz", buf.getvalue())
+    if not examples:
+        return None
+    buf = io.BytesIO()
+    arrays = {}
+    for ds, (ex, names) in examples.items():
+        arrays.update({f"{ds}__{k}": v for k, v in ex.items()})
+        arrays[f"{ds}__class_names"] = np.asarray(names)
+    np.savez_compressed(buf, **arrays)
+    return atomic_write_bytes(out / "examples.npz", buf.getvalue())
+
+
+def collect(runs_dir: str | Path, out: str | Path) -> dict[str, Path]:
+    """Write the records of every finished run under `runs_dir` into `out`; returns the files written."""
+    runs = [load_run(p) for p in find_runs(runs_dir)]
+    if not runs:
+        raise FileNotFoundError(f"no finished run under {runs_dir}: train first (`python -m tgdfer train` or `make demo`)")
+    out = Path(out)
+    frame_rows, clips = _frame_records(runs)
+    records = pd.DataFrame([r for run in runs for r in _records(run)] + frame_rows)
+    records = records.sort_values(["dataset", "run_name", "fold", "seed", "which", "metric"]).reset_index(drop=True)
+    files = {
+        "records": atomic_write_text(out / "records.csv", records.to_csv(index=False, float_format="%.6g")),
+        "confusion": atomic_write_text(out / "confusion.csv", _confusion(runs).to_csv(index=False)),
+        "history": atomic_write_text(out / "history.csv", _history(runs).to_csv(index=False, float_format="%.6g")),
+    }
+    (out / "frame_clips.csv").unlink(missing_ok=True)        # never leave a stale one beside new records
+    if len(clips):
+        clips = clips.sort_values(["dataset", "run_name", "fold", "seed", "clip_id"])
+        files["frame_clips"] = atomic_write_text(out / "frame_clips.csv", clips.to_csv(index=False, float_format="%.6g"))
+    examples = _write_examples(runs, out)
+    if examples is not None:
+        files["examples"] = examples
     return files

@@ -155,3 +155,34 @@ def clip_preview(frames: np.ndarray, frame_index, intensity: np.ndarray | None, 
         ax.legend(fontsize=7, loc="upper right")
     fig.suptitle(title, fontsize=9)
     return fig
+
+
+def frame_auc_boxes(groups: list[tuple[str, dict[str, np.ndarray], bool]], definitions: list[str], title: str = ""):
+    """Per-clip frame AUC as one horizontal box per variant and one panel per definition of frame evidence.
+
+    groups: [(label, {definition: per-clip AUCs}, is_floor), ...], top to bottom; floors are drawn grey.
+    Beside each box: the share of clips below 0.5 (the line: a ranking no better than chance).
+    """
+    n = len(groups)
+    fig, axes = plt.subplots(1, len(definitions), figsize=(5.2 * len(definitions), 0.42 * n + 1.3),
+                             sharey=True, squeeze=False)
+    for ax, d in zip(axes[0], definitions):
+        data = [np.asarray(g[1].get(d, []), float) for g in groups]
+        data = [v[~np.isnan(v)] for v in data]
+        box = ax.boxplot([v if len(v) else [np.nan] for v in data], vert=False, widths=0.6, patch_artist=True,
+                         showfliers=True, flierprops={"markersize": 2, "alpha": 0.4})
+        for patch, (_, _, floor) in zip(box["boxes"], groups):
+            patch.set_facecolor("0.85" if floor else "#9ecae1")
+        ax.axvline(0.5, color="firebrick", lw=1, ls="--")
+        for i, v in enumerate(data):
+            if len(v):
+                ax.text(1.02, i + 1, f"{100 * (v < 0.5).mean():.0f}%", va="center", fontsize=8)
+        ax.set_xlim(-0.02, 1.12)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+        ax.set_xlabel(f"per-clip frame AUC ({d})", fontsize=9)
+        ax.set_title(f"frame evidence: {d}  (right: share of the clips < 0.5)", fontsize=9)
+    axes[0, 0].set_yticks(range(1, n + 1), [g[0] for g in groups], fontsize=8)
+    axes[0, 0].invert_yaxis()
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

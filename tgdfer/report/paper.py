@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_write_text
+from . import stats
+from .frames import DEFINITIONS, FLOOR_NAMES
 
 DATASET_NAMES = {"dfew": "DFEW", "ferv39k": "FERV39k", "mafw": "MAFW", "synth": "generated benchmark"}
 PUBLISHED_NAMES = {"DFEW": "dfew", "FERV39k": "ferv39k"}
@@ -21,24 +23,50 @@ BASELINES = {"clip-meanpool": "CLIP mean-pool (baseline)", "dfer-clip-like": "DF
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def _fmt(values: pd.Series) -> str:
-    """'66.6' for one fold, '66.6 ± 2.1' (mean ± std over folds) for several, '-' for none."""
-    v = 100 * values.dropna().to_numpy(float)
-    if len(v) == 0:
-        return "-"
-    return f"{v.mean():.1f}" if len(v) == 1 else f"{v.mean():.1f} ± {v.std(ddof=1):.1f}"
+REF = "tgdfer"
+K = 4
 
 
-def _folds_note(dataset: str, folds: int) -> str:
-    name = DATASET_NAMES.get(dataset, dataset)
-    if dataset == "ferv39k":
-        return name
-    return f"{name}, {folds} fold{'s' if folds != 1 else ''}" + (" (of 5)" if dataset in ("dfew", "synth") and folds < 5 else "")
-
-
-def _metric(rec: pd.DataFrame, run_name: str, metric: str, dataset: str, which: str = "last") -> pd.Series:
+def _runs(rec: pd.DataFrame, run_name: str, metric: str, dataset: str, which: str = "last") -> pd.DataFrame:
+    """One value a run: columns fold, seed, value."""
     sel = rec[(rec.run_name == run_name) & (rec.metric == metric) & (rec.dataset == dataset) & (rec.which == which)]
-    return sel.groupby("fold")["value"].mean()          # one value a fold (seeds averaged)
+    return sel[["fold", "seed", "value"]]
+
+
+def _pct(e: stats.Estimate, sign: bool = False) -> str:
+    """'67.7 [64.3, 71.1]' (in %), '67.7' without an interval, '-' for no value."""
+    if e.unit == "none" or np.isnan(e.mean):
+        return "-"
+    f = "{:+.1f}" if sign else "{:.1f}"
+    out = f.format(100 * e.mean)
+    return out if np.isnan(e.lo) else f"{out} [{f.format(100 * e.lo)}, {f.format(100 * e.hi)}]"
+
+
+def _cell(rec: pd.DataFrame, run_name: str, metric: str, dataset: str) -> str:
+    return _pct(stats.clustered(_runs(rec, run_name, metric, dataset)))
+
+
+def _delta(rec: pd.DataFrame, run_name: str, metric: str, dataset: str) -> str:
+    """Paired difference to TG-DFER (same fold and seed), '*' where its interval excludes 0."""
+    if run_name == REF:
+        return "-" if _runs(rec, REF, metric, dataset).value.isna().all() else "reference"
+    e = stats.paired(_runs(rec, run_name, metric, dataset), _runs(rec, REF, metric, dataset))
+    return _pct(e, sign=True) + ("*" if e.excludes_zero else "")
+
+
+def _n_folds(rec: pd.DataFrame, run_name: str, dataset: str) -> tuple[int, int]:
+    """(folds, seeds) of a run's UAR records."""
+    r = _runs(rec, run_name, "uar", dataset)
+    return r.fold.nunique(), r.seed.nunique()
+
+
+def _folds_note(dataset: str, folds: int, seeds: int = 1) -> str:
+    name = DATASET_NAMES.get(dataset, dataset)
+    runs = f" x {seeds} seeds" if seeds > 1 else ""
+    if dataset == "ferv39k":
+        return name + (f", {seeds} seeds" if seeds > 1 else "")
+    return (f"{name}, {folds} fold{'s' if folds != 1 else ''}" + (" (of 5)" if dataset in ("dfew", "synth") and folds < 5 else "")
+            + runs)
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -48,91 +76,206 @@ def _md(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main_table(rec: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
-    """Published rows (reported) beside this project's reproductions; the dataset named on every row."""
+def chance(rec: pd.DataFrame, confusion: pd.DataFrame, dataset: str) -> tuple[str, str]:
+    """Chance levels: UAR 1/C; WAR the majority-class share of the test split (always predicting the
+    most frequent class), from TG-DFER's confusion counts, mean over folds."""
+    conf = confusion[(confusion.dataset == dataset) & (confusion.run_name == REF)] if len(confusion) else confusion
+    if len(conf):
+        n_classes = conf["true"].nunique()
+        per_run = conf.groupby(["fold", "seed", "true"])["count"].sum().groupby(["fold", "seed"])
+        war = (per_run.max() / per_run.sum()).rename("value").reset_index()
+        return f"{100 / n_classes:.1f}", _pct(stats.clustered(war)).split(" [")[0]
+    n_classes = rec[(rec.dataset == dataset) & rec.metric.str.startswith("recall_")].metric.nunique()
+    return (f"{100 / n_classes:.1f}" if n_classes else "-"), "-"
+
+
+def _published_rows(published: pd.DataFrame) -> list[dict]:
+    return [{"method": f"{r.method} ({r.venue})", "backbone / paradigm": r.paradigm, "dataset": r.dataset,
+             "UAR reported": f"{r.uar:.2f}", "WAR reported": f"{r.war:.2f}", "UAR reproduced": "-", "WAR reproduced": "-",
+             "Δ UAR to TG-DFER": "-", "Δ WAR to TG-DFER": "-", "source": r.source,
+             "_ds": PUBLISHED_NAMES.get(r.dataset, r.dataset.lower())} for r in published.itertuples()]
+
+
+def _reproduced_rows(rec: pd.DataFrame, confusion: pd.DataFrame, ds: str) -> list[dict]:
     rows = []
-    for r in published.itertuples():
-        ds = PUBLISHED_NAMES.get(r.dataset, r.dataset.lower())
-        rows.append({"method": f"{r.method} ({r.venue})", "backbone / paradigm": r.paradigm, "dataset": r.dataset,
-                     "UAR reported": f"{r.uar:.2f}", "WAR reported": f"{r.war:.2f}",
-                     "UAR reproduced": "-", "WAR reproduced": "-", "source": r.source, "_ds": ds})
+    for run_name, label in [(REF, "TG-DFER (this implementation)")] + list(BASELINES.items()):
+        folds, seeds = _n_folds(rec, run_name, ds)
+        if run_name != REF and not folds:
+            continue
+        configs = sorted(set(rec[(rec.run_name == run_name) & (rec.dataset == ds)].config))
+        rows.append({"method": label, "backbone / paradigm": ", ".join(configs) or "-",
+                     "dataset": _folds_note(ds, folds, seeds) if folds else DATASET_NAMES.get(ds, ds),
+                     "UAR reported": "-", "WAR reported": "-",
+                     "UAR reproduced": _cell(rec, run_name, "uar", ds), "WAR reproduced": _cell(rec, run_name, "war", ds),
+                     "Δ UAR to TG-DFER": _delta(rec, run_name, "uar", ds) if folds else "-",
+                     "Δ WAR to TG-DFER": _delta(rec, run_name, "war", ds) if folds else "-",
+                     "source": "TG-DFER's tables are not available to this project" if run_name == REF and ds in ("dfew", "ferv39k")
+                     else ("results/records.csv" if folds else "-"), "_ds": ds})
+    if _n_folds(rec, REF, ds)[0]:
+        uar, war = chance(rec, confusion, ds)
+        rows.append({**{k: "-" for k in rows[0]}, "method": "chance (UAR: 1/C; WAR: majority-class share)",
+                     "dataset": DATASET_NAMES.get(ds, ds), "UAR reproduced": uar, "WAR reproduced": war,
+                     "source": "class counts of the test splits", "_ds": ds})
+    return rows
+
+
+def main_table(rec: pd.DataFrame, published: pd.DataFrame, confusion: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Published rows (reported) beside this project's reproductions; the dataset named on every row."""
+    confusion = pd.DataFrame() if confusion is None else confusion
+    rows = _published_rows(published)
     datasets = ["dfew", "ferv39k"] + sorted(set(rec.dataset) - {"dfew", "ferv39k"})
     for ds in datasets:
-        for run_name, label in [("tgdfer", "TG-DFER (this implementation)")] + list(BASELINES.items()):
-            uar, war = _metric(rec, run_name, "uar", ds), _metric(rec, run_name, "war", ds)
-            if run_name != "tgdfer" and uar.empty:
-                continue
-            configs = sorted(set(rec[(rec.run_name == run_name) & (rec.dataset == ds)].config))
-            rows.append({"method": label, "backbone / paradigm": ", ".join(configs) or "-",
-                         "dataset": _folds_note(ds, len(uar)) if len(uar) else DATASET_NAMES.get(ds, ds),
-                         "UAR reported": "-", "WAR reported": "-", "UAR reproduced": _fmt(uar), "WAR reproduced": _fmt(war),
-                         "source": "TG-DFER's tables are not available to this project" if run_name == "tgdfer" and ds in ("dfew", "ferv39k")
-                         else ("results/records.csv" if len(uar) else "-"), "_ds": ds})
+        rows += _reproduced_rows(rec, confusion, ds)
     df = pd.DataFrame(rows)
     order = {d: i for i, d in enumerate(datasets)}
     df["_o"] = df["_ds"].map(order).fillna(99)
     return df.sort_values("_o", kind="stable").drop(columns=["_o", "_ds"]).reset_index(drop=True)
 
 
-def ablation_table(rec: pd.DataFrame, variants: dict) -> tuple[pd.DataFrame, str]:
-    """Ablations along the paper's axes plus the baselines, on the dataset and fold(s) that have them."""
+def _setting(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def variant_rows(rec: pd.DataFrame, variants: dict, dataset: str | None = None) -> tuple[str | None, list[tuple[str, str, str]]]:
+    """A dataset (given, else the one with most ablation runs) and its rows (axis, setting, run name):
+    each axis's values with TG-DFER in its place, then the baselines; only runs that have records."""
     abl = [r for r in set(rec.run_name) if r.startswith("tgdfer+")]
-    if not abl:
-        return pd.DataFrame(), ""
-    ds = rec[rec.run_name.isin(abl)].dataset.mode().iloc[0]
-    folds = sorted(set(rec[(rec.run_name.isin(abl)) & (rec.dataset == ds)].fold))
-    sub = rec[(rec.dataset == ds) & (rec.fold.isin(folds)) & (rec.which == "last")]
+    if dataset is None and not abl:
+        return None, []
+    ds = dataset or rec[rec.run_name.isin(abl)].dataset.mode().iloc[0]
     from ..config import load_config
 
-    default = load_config("tgdfer-tiny").model
-    rows = []
-
-    def row(axis, setting, run_name):
-        vals = {m: _fmt(sub[(sub.run_name == run_name) & (sub.metric == m)].groupby("fold")["value"].mean())
-                for m in ("uar", "war", "loc_auc", "loc_topk_precision")}
-        rows.append({"axis": axis, "setting": setting, "run": run_name, "UAR": vals["uar"], "WAR": vals["war"],
-                     "frame AUC": vals["loc_auc"], "top-4 precision": vals["loc_topk_precision"]})
-
+    default, have, rows = load_config("tgdfer-tiny").model, set(rec[rec.dataset == ds].run_name), []
     for axis, spec in variants["ablations"].items():
         key = spec["key"].split(".")[-1]
+        axis_rows = []
         for value in spec["values"]:
             is_default = getattr(default, key) == value
-            name = "tgdfer" if is_default else f"tgdfer+{key}={str(value).lower() if isinstance(value, bool) else value}"
-            if name in set(sub.run_name):
-                row(axis, f"{str(value).lower() if isinstance(value, bool) else value}" + (" (TG-DFER)" if is_default else ""), name)
-    for name, label in BASELINES.items():
-        if name in set(sub.run_name):
-            row("baseline", label, name)
-    note = f"{DATASET_NAMES.get(ds, ds)}, fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))}, last epoch"
-    return pd.DataFrame(rows), note
+            name = REF if is_default else f"tgdfer+{key}={_setting(value)}"
+            if name in have:
+                axis_rows.append((axis, _setting(value) + (" (TG-DFER)" if is_default else ""), name))
+        rows += axis_rows if any(n != REF for _, _, n in axis_rows) else []     # an axis with no ablation run: no rows
+    rows += [("baseline", label, name) for name, label in BASELINES.items() if name in have]
+    return ds, rows
 
 
-def per_class_table(rec: pd.DataFrame, class_names: list[str]) -> pd.DataFrame:
+def _evidence(rec: pd.DataFrame, run_name: str, ds: str) -> str:
+    """'yes' / 'no' (its prediction and loss do not use per-frame class scores) / '?' (not recorded)."""
+    if run_name in FLOOR_NAMES:
+        return "floor"
+    v = _runs(rec, run_name, "frame_evidence", ds).value
+    return "?" if v.empty else ("yes" if (v > 0).all() else "no")
+
+
+def _frame_cell(rec, run_name, metric, ds, delta=False) -> str:
+    if _evidence(rec, run_name, ds) == "no":
+        return "-"                              # no per-frame class evidence: its frame numbers measure nothing
+    if delta:
+        return _delta(rec, run_name, metric, ds)
+    return _cell(rec, run_name, metric, ds)
+
+
+def ablation_table(rec: pd.DataFrame, variants: dict, confusion: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+    """Ablations along the paper's axes plus the baselines and the floors, with paired differences."""
+    ds, spec = variant_rows(rec, variants)
+    if ds is None:
+        return pd.DataFrame(), ""
+    rows, auc = [], "frame_auc_score"
+    for axis, setting, name in spec:
+        rows.append({"axis": axis, "setting": setting, "run": name,
+                     "UAR": _cell(rec, name, "uar", ds), "Δ UAR": _delta(rec, name, "uar", ds),
+                     "WAR": _cell(rec, name, "war", ds), "Δ WAR": _delta(rec, name, "war", ds),
+                     "frame AUC": _frame_cell(rec, name, auc, ds), "Δ frame AUC": _frame_cell(rec, name, auc, ds, True)})
+    uar, war = chance(rec, pd.DataFrame() if confusion is None else confusion, ds)
+    rows.append({**{k: "-" for k in rows[0]}, "axis": "floor", "setting": "chance (UAR: 1/C; WAR: majority-class share)",
+                 "UAR": uar, "WAR": war})
+    for name, label in FLOOR_NAMES.items():
+        rows.append({**{k: "-" for k in rows[0]}, "axis": "floor", "setting": label, "run": name,
+                     "frame AUC": _cell(rec, name, auc, ds), "Δ frame AUC": _delta(rec, name, auc, ds)})
+    folds, seeds = _n_folds(rec, REF, ds)
+    return pd.DataFrame(rows), f"{_folds_note(ds, folds, seeds)}, last epoch"
+
+
+def localisation_table(rec: pd.DataFrame, variants: dict, dataset: str, definition: str) -> pd.DataFrame:
+    """Frame evidence (`definition`) of every variant against the expressive frames, with the floors."""
+    _, spec = variant_rows(rec, variants, dataset)
+    seen, rows = set(), []
+    entries = [("TG-DFER", REF)] + [(f"{a}: {s}" if a != "baseline" else s, n) for a, s, n in spec if n != REF]
+    entries += [(label, name) for name, label in FLOOR_NAMES.items()]
+    for label, name in entries:
+        if name in seen or (name not in FLOOR_NAMES and _runs(rec, name, "uar", dataset).empty):
+            continue                            # floors stay as rows ("-" until collect has scored them)
+        seen.add(name)
+        m = {k: f"frame_{k}_{definition}" for k in ("auc", "auc_below_half", "pointing", f"top{K}")}
+        rows.append({"variant": label, "run": name, "per-frame class evidence": _evidence(rec, name, dataset),
+                     "AUC": _frame_cell(rec, name, m["auc"], dataset), "Δ AUC": _frame_cell(rec, name, m["auc"], dataset, True),
+                     "clips with AUC < 0.5": _frame_cell(rec, name, m["auc_below_half"], dataset),
+                     "pointing (top-1 hit)": _frame_cell(rec, name, m["pointing"], dataset),
+                     "Δ pointing": _frame_cell(rec, name, m["pointing"], dataset, True),
+                     f"top-{K} precision": _frame_cell(rec, name, m[f"top{K}"], dataset),
+                     f"Δ top-{K}": _frame_cell(rec, name, m[f"top{K}"], dataset, True),
+                     f"top-{K} chance": _frame_cell(rec, name, f"frame_top{K}_chance", dataset)})
+    return pd.DataFrame(rows)
+
+
+def per_class_table(rec: pd.DataFrame, class_names: list[str], confusion: pd.DataFrame | None = None) -> pd.DataFrame:
     rows = []
     for ds in sorted(set(rec.dataset)):
-        uar = _metric(rec, "tgdfer", "uar", ds)
-        if uar.empty:
+        folds, seeds = _n_folds(rec, REF, ds)
+        if not folds:
             continue
-        r = {"dataset": _folds_note(ds, len(uar))}
-        for c in class_names:
-            r[c] = _fmt(_metric(rec, "tgdfer", f"recall_{c}", ds))
-        r["UAR"], r["WAR"] = _fmt(uar), _fmt(_metric(rec, "tgdfer", "war", ds))
-        r["frame AUC"] = _fmt(_metric(rec, "tgdfer", "loc_auc", ds))
-        r["top-4 precision"] = _fmt(_metric(rec, "tgdfer", "loc_topk_precision", ds))
-        r["top-4 chance"] = _fmt(_metric(rec, "tgdfer", "loc_topk_chance", ds))
-        rows.append(r)
+        r = {"dataset": _folds_note(ds, folds, seeds), "row": "TG-DFER"}
+        r.update({c: _cell(rec, REF, f"recall_{c}", ds) for c in class_names})
+        r["UAR"], r["WAR"] = _cell(rec, REF, "uar", ds), _cell(rec, REF, "war", ds)
+        uar, war = chance(rec, pd.DataFrame() if confusion is None else confusion, ds)
+        rows += [r, {"dataset": DATASET_NAMES.get(ds, ds), "row": "chance (1/C; WAR: majority-class share)",
+                     **{c: uar for c in class_names}, "UAR": uar, "WAR": war}]
     return pd.DataFrame(rows)
 
 
 def load_records(results: str | Path) -> dict:
     results = Path(results)
     out = {"records": pd.read_csv(results / "records.csv"), "published": pd.read_csv(results / "published.csv")}
-    for name in ("confusion", "history"):
+    for name in ("confusion", "history", "frame_clips"):
         p = results / f"{name}.csv"
-        out[name] = pd.read_csv(p) if p.is_file() else pd.DataFrame()
+        out[name] = pd.read_csv(p, dtype={"clip_id": str}) if p.is_file() else pd.DataFrame()
     ex = results / "examples.npz"
     out["examples"] = dict(np.load(ex, allow_pickle=False)) if ex.is_file() else {}
     return out
+
+
+CHANCE = ("Chance: UAR 1/C (a uniform guess recalls 1/C of every class); WAR the majority-class share of the test "
+          "split (what always predicting the most frequent class scores).")
+FRAME_DEFINITION = (
+    "Frame evidence, one definition for every variant, at a test clip's sampled frames (segment centres): "
+    "`score` = S[:, y], the labelled class's per-frame class score (S = cos(Z, E')/tau, `instance_scores`); "
+    "`contrastive` = S[:, y] minus the mean of S[:, c] over the other classes. "
+    "AUC: ROC-AUC of a clip's frame evidence against its ground-truth expressive frames (clips whose sampled frames "
+    "are all or none expressive left out), averaged over clips; clips with AUC < 0.5: their share; "
+    f"pointing: the top-1 frame is expressive; top-{K} precision: the share of expressive frames among the {K} "
+    "highest, beside its chance (the share of expressive sampled frames); ties count at their expected value. "
+    "'-' in a variant's row: neither its clip prediction nor its loss uses per-frame class scores "
+    "(`model.mil_lambda` = 0 and `loss.w_inst` = 0), so its frame numbers measure nothing. "
+    "Floors, on the same test clips: a position prior (frame position t scored by how often the segment-centre "
+    "frame t is expressive over the fold's training clips) and random scores (seeded by fold and seed); "
+    "they have no class scores, so one ranking serves both definitions.")
+
+
+def _localisation_md(rec: pd.DataFrame, variants: dict) -> str | None:
+    """The localisation tables (one per definition) for the dataset with frame-level ground truth."""
+    frame = rec[rec.metric.str.startswith(("frame_auc", "loc_auc"))]
+    if frame.empty:
+        return None
+    ds = frame.dataset.mode().iloc[0]
+    folds, seeds = _n_folds(rec, REF, ds)
+    text = (f"Frame localisation ({_folds_note(ds, folds, seeds)}, last epoch); in %. {FRAME_DEFINITION} "
+            f"{stats.METHOD}. {stats.PAIRED}.\n")
+    if not rec.metric.str.startswith("frame_").any():
+        text += ("\nThese records hold no frame-evidence scores (written before `collect` computed them): "
+                 "run `python -m tgdfer collect` on the run folders, then `python -m tgdfer paper`.\n")
+    for d in DEFINITIONS:
+        text += f"\n### Frame evidence: {d}\n\n" + _md(localisation_table(rec, variants, ds, d))
+    return text
 
 
 def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
@@ -141,48 +284,58 @@ def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
     from ..config import load_variants
 
     r = load_records(results)
-    out = Path(out)
-    files = {}
-    main = main_table(r["records"], r["published"])
-    files["main"] = atomic_write_text(out / "main_results.md", _md(main))
-    abl, note = ablation_table(r["records"], load_variants())
+    rec, conf, out = r["records"], r["confusion"], Path(out)
+    main = main_table(rec, r["published"], conf)
+    files = {"main": atomic_write_text(out / "main_results.md", (
+        f"Reproduced rows: last epoch, UAR and WAR in %; {stats.METHOD}. {stats.PAIRED}. {CHANCE}\n\n" + _md(main)))}
+    abl, note = ablation_table(rec, load_variants(), conf)
     if len(abl):
-        files["ablations"] = atomic_write_text(out / "ablations.md", f"Ablations ({note}); UAR/WAR/frame scores in %.\n\n" + _md(abl))
-    pc = per_class_table(r["records"], class_names("dfew"))
-    files["per_class"] = atomic_write_text(out / "per_class.md", "TG-DFER per-class recall (last epoch, mean ± std over folds), "
-                                           "and frame localisation where ground truth exists; in %.\n\n" + _md(pc))
+        files["ablations"] = atomic_write_text(out / "ablations.md", (
+            f"Ablations ({note}); UAR, WAR and frame AUC in %; {stats.METHOD}. {stats.PAIRED}. {CHANCE} "
+            "Frame AUC: the `score` definition of `localisation.md` (ROC-AUC of the labelled class's per-frame score "
+            "against the expressive frames); '-' where a variant has no per-frame class evidence.\n\n" + _md(abl)))
+    loc = _localisation_md(rec, load_variants())
+    if loc is not None:
+        files["localisation"] = atomic_write_text(out / "localisation.md", loc)
+    pc = per_class_table(rec, class_names("dfew"), conf)
+    files["per_class"] = atomic_write_text(out / "per_class.md", (
+        f"TG-DFER per-class recall, UAR and WAR (last epoch, in %); {stats.METHOD}. {CHANCE} "
+        "Frame localisation: `localisation.md`.\n\n" + _md(pc)))
     return files
 
 
-def write_figures(results: str | Path, out: str | Path) -> dict[str, Path]:
-    """Figure 3 (confusion matrices), Figure 4 (frame relevance), training curves, from the records."""
+def _save(fig, path: Path, **kw) -> Path:
     import matplotlib.pyplot as plt
 
-    from .figures import confusion_panels, frame_strip
+    fig.savefig(path, **kw)
+    plt.close(fig)
+    return path
 
-    r = load_records(results)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+
+def _confusion_figure(conf: pd.DataFrame, out: Path) -> dict[str, Path]:
+    from .figures import confusion_panels
+
+    if not len(conf):
+        return {}
+    main = conf[conf.run_name == REF]
+    names = list(dict.fromkeys(main["true"]))
+    panels = []
+    for (ds, fold), g in main.groupby(["dataset", "fold"]):
+        cm = g.groupby(["true", "pred"])["count"].sum().unstack().reindex(index=names, columns=names).to_numpy()
+        panels.append((cm, f"{DATASET_NAMES.get(ds, ds)}" + ("" if ds == "ferv39k" else f", fold {fold}")))
+    fig = confusion_panels(panels, names)
+    fig.suptitle("Figure 3: row-normalised confusion matrices of TG-DFER (%)", fontsize=10)
+    fig.tight_layout()
+    return {"confusion": _save(fig, out / "fig3_confusion.png", dpi=110)}
+
+
+def _relevance_figures(ex: dict, out: Path) -> dict[str, Path]:
+    from .figures import frame_strip
+
     files = {}
-    conf = r["confusion"]
-    if len(conf):
-        main = conf[conf.run_name == "tgdfer"]
-        names = list(dict.fromkeys(main["true"]))
-        panels = []
-        for (ds, fold), g in main.groupby(["dataset", "fold"]):
-            cm = g.groupby(["true", "pred"])["count"].sum().unstack().reindex(index=names, columns=names).to_numpy()
-            panels.append((cm, f"{DATASET_NAMES.get(ds, ds)}" + ("" if ds == "ferv39k" else f", fold {fold}")))
-        fig = confusion_panels(panels, names)
-        fig.suptitle("Figure 3: row-normalised confusion matrices of TG-DFER (%)", fontsize=10)
-        fig.tight_layout()
-        files["confusion"] = out / "fig3_confusion.png"
-        fig.savefig(files["confusion"], dpi=110)
-        plt.close(fig)
-    ex = r["examples"]
     for ds in sorted({k.split("__")[0] for k in ex}):
         names = list(ex[f"{ds}__class_names"])
-        n = len(ex[f"{ds}__clip_ids"])
-        for i in range(n):
+        for i in range(len(ex[f"{ds}__clip_ids"])):
             truth = ex[f"{ds}__truth"][i]
             lab, prd = int(ex[f"{ds}__labels"][i]), int(ex[f"{ds}__preds"][i])
             fig = frame_strip(ex[f"{ds}__frames"][i], ex[f"{ds}__relevance"][i], names, label=lab, pred=prd,
@@ -191,27 +344,62 @@ def write_figures(results: str | Path, out: str | Path) -> dict[str, Path]:
                                     f"true {names[lab]}, predicted {names[prd]} — "
                                     f"{'correct' if lab == prd else 'wrong'}")
             key = f"relevance_{ds}_{i + 1}"
-            files[key] = out / f"fig4_{key}.png"
-            fig.savefig(files[key], dpi=100, bbox_inches="tight")
-            plt.close(fig)
-    hist = r["history"]
-    if len(hist):
-        h = hist[hist.run_name == "tgdfer"]
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-        for ds, g in h.groupby("dataset"):
-            for metric, ax in (("train_loss", axes[0]), ("test_uar", axes[1])):
-                s = g[g.metric == metric].groupby("epoch")["value"]
-                mean, std = s.mean(), s.std().fillna(0)
-                scale = 100 if metric.endswith("uar") else 1
-                ax.plot(mean.index, scale * mean, label=f"{DATASET_NAMES.get(ds, ds)} (mean of {g.fold.nunique()} folds)")
-                ax.fill_between(mean.index, scale * (mean - std), scale * (mean + std), alpha=0.2)
-                ax.set_xlabel("epoch"), ax.set_ylabel("training loss" if metric == "train_loss" else "test UAR (%)")
-        axes[1].legend(fontsize=7)
-        fig.suptitle("TG-DFER training curves", fontsize=10)
-        fig.tight_layout()
-        files["curves"] = out / "training_curves.png"
-        fig.savefig(files["curves"], dpi=110)
-        plt.close(fig)
+            files[key] = _save(fig, out / f"fig4_{key}.png", dpi=100, bbox_inches="tight")
+    return files
+
+
+def _curves_figure(hist: pd.DataFrame, out: Path) -> dict[str, Path]:
+    import matplotlib.pyplot as plt
+
+    if not len(hist):
+        return {}
+    h = hist[hist.run_name == REF]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    for ds, g in h.groupby("dataset"):
+        runs = g.groupby(["fold", "seed"]).ngroups
+        for metric, ax in (("train_loss", axes[0]), ("test_uar", axes[1])):
+            s = g[g.metric == metric].groupby("epoch")["value"]
+            mean, std = s.mean(), s.std().fillna(0)
+            scale = 100 if metric.endswith("uar") else 1
+            ax.plot(mean.index, scale * mean, label=f"{DATASET_NAMES.get(ds, ds)} (mean of {runs} runs, ± std)")
+            ax.fill_between(mean.index, scale * (mean - std), scale * (mean + std), alpha=0.2)
+            ax.set_xlabel("epoch"), ax.set_ylabel("training loss" if metric == "train_loss" else "test UAR (%)")
+    axes[1].legend(fontsize=7)
+    fig.suptitle("TG-DFER training curves", fontsize=10)
+    fig.tight_layout()
+    return {"curves": _save(fig, out / "training_curves.png", dpi=110)}
+
+
+def _frame_auc_figure(rec: pd.DataFrame, clips: pd.DataFrame, out: Path) -> dict[str, Path]:
+    """Per-clip frame AUC of every variant with frame evidence, the floors below (pooled over folds and seeds)."""
+    from ..config import load_variants
+    from .figures import frame_auc_boxes
+
+    if not len(clips):
+        return {}
+    ds = clips.dataset.mode().iloc[0]
+    c = clips[clips.dataset == ds]
+    _, spec = variant_rows(rec, load_variants(), ds)
+    order = [("TG-DFER", REF)] + [(f"{a}: {s}" if a != "baseline" else s, n) for a, s, n in spec if n != REF]
+    order = list(dict.fromkeys(order)) + [(label, name) for name, label in FLOOR_NAMES.items()]
+    groups = [(label, {d: c[c.run_name == name][f"auc_{d}"].to_numpy() for d in DEFINITIONS}, name in FLOOR_NAMES)
+              for label, name in order if (c.run_name == name).any()]
+    runs = c[c.run_name == REF].groupby(["fold", "seed"]).ngroups
+    fig = frame_auc_boxes(groups, list(DEFINITIONS), f"Frame localisation per clip ({DATASET_NAMES.get(ds, ds)}, "
+                          f"test clips of {runs} TG-DFER runs pooled; variants without per-frame class evidence left out)")
+    return {"frame_auc": _save(fig, out / "frame_auc_per_clip.png", dpi=110)}
+
+
+def write_figures(results: str | Path, out: str | Path) -> dict[str, Path]:
+    """Figure 3 (confusion matrices), Figure 4 (frame relevance), training curves and the per-clip frame
+    AUC, from the records."""
+    r = load_records(results)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _confusion_figure(r["confusion"], out)
+    files.update(_relevance_figures(r["examples"], out))
+    files.update(_curves_figure(r["history"], out))
+    files.update(_frame_auc_figure(r["records"], r["frame_clips"], out))
     return files
 
 

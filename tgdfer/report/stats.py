@@ -16,9 +16,10 @@ from scipy import stats
 
 LEVEL = 0.95
 METHOD = ("mean [95% CI] over the fold x seed runs: seeds averaged within a fold, t-interval over the fold means "
-          "(folds - 1 degrees of freedom); with one fold, t-interval over its seeds; one run: no interval")
-PAIRED = ("Δ [95% CI]: difference to TG-DFER on the same fold and seed, interval as above; "
-          "* where the interval excludes 0")
+          "(folds - 1 degrees of freedom); with one fold, t-interval over its seeds; one run: no interval; "
+          "intervals are not clipped to [0, 100]")
+PAIRED = ("Δ [95% CI]: the row minus TG-DFER on the same fold and seed (runs without a partner left out), "
+          "interval as above; * where the interval excludes 0")
 
 
 @dataclass(frozen=True)
