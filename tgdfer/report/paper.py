@@ -357,13 +357,16 @@ def _curves_figure(hist: pd.DataFrame, out: Path) -> dict[str, Path]:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3))
     for ds, g in h.groupby("dataset"):
         runs = g.groupby(["fold", "seed"]).ngroups
-        for metric, ax in (("train_loss", axes[0]), ("test_uar", axes[1])):
+        split = "val" if (g.metric == "val_uar").any() else "test"      # runs with a validation split never read test
+        for metric, ax in (("train_loss", axes[0]), (f"{split}_uar", axes[1])):
             s = g[g.metric == metric].groupby("epoch")["value"]
             mean, std = s.mean(), s.std().fillna(0)
             scale = 100 if metric.endswith("uar") else 1
             ax.plot(mean.index, scale * mean, label=f"{DATASET_NAMES.get(ds, ds)} (mean of {runs} runs, ± std)")
             ax.fill_between(mean.index, scale * (mean - std), scale * (mean + std), alpha=0.2)
-            ax.set_xlabel("epoch"), ax.set_ylabel("training loss" if metric == "train_loss" else "test UAR (%)")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("training loss" if metric == "train_loss" else
+                          ("validation" if split == "val" else "test") + " UAR (%)")
     axes[1].legend(fontsize=7)
     fig.suptitle("TG-DFER training curves", fontsize=10)
     fig.tight_layout()
