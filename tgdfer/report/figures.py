@@ -96,28 +96,37 @@ def frame_strip(frames: np.ndarray, relevance: np.ndarray, class_names: list[str
 
 
 def confusion_panels(panels: list[tuple[np.ndarray, str]], class_names: list[str]):
-    """Row-normalised confusion matrices, one panel each: [(matrix [C, C], title), ...]."""
+    """Row-normalised confusion matrices, one panel each: [(matrix [C, C], title), ...].
+
+    Rows and columns carry the full class names: on the left of the first column, under the lowest
+    panel of each column (rotated), so the figure stays readable when shown at page width.
+    """
     n = len(panels)
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.0 * rows), squeeze=False)
-    short = [c[:4] for c in class_names]
+    side = max(3.3, 0.42 * len(class_names))                                   # inches a panel: 7 or 11 classes
+    fig, axes = plt.subplots(rows, cols, figsize=(side * cols + 1.0, side * rows + 0.9), squeeze=False)
+    ticks = range(len(class_names))
     for ax in axes.flat[n:]:
         ax.axis("off")
-    for ax, (cm, title) in zip(axes.flat, panels):
+    for k, (ax, (cm, title)) in enumerate(zip(axes.flat, panels)):
         cm = np.asarray(cm, float)
-        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)                    # [C, C] rows sum to 1
         ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         for i in range(len(cm)):
             for j in range(len(cm)):
                 if cm[i].sum():
-                    ax.text(j, i, f"{100 * norm[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                    ax.text(j, i, f"{100 * norm[i, j]:.0f}", ha="center", va="center", fontsize=9,
                             color="white" if norm[i, j] > 0.5 else "black")
-        ax.set_xticks(range(len(short)), short, rotation=45, fontsize=7)
-        ax.set_yticks(range(len(short)), short, fontsize=7)
-        ax.set_xlabel("predicted", fontsize=8)
-        ax.set_ylabel("true", fontsize=8)
-        ax.set_title(title, fontsize=8)
+        left, lowest = k % cols == 0, k + cols >= n                            # no panel below this one
+        ax.set_yticks(ticks, class_names if left else [], fontsize=10)
+        ax.set_xticks(ticks, class_names if lowest else [], fontsize=10, rotation=40, ha="right",
+                      rotation_mode="anchor")
+        if left:
+            ax.set_ylabel("true", fontsize=10)
+        if lowest:
+            ax.set_xlabel("predicted", fontsize=10)
+        ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -173,7 +173,7 @@ def write_figures(results: str | Path, out: str | Path) -> dict[str, Path]:
             cm = g.groupby(["true", "pred"])["count"].sum().unstack().reindex(index=names, columns=names).to_numpy()
             panels.append((cm, f"{DATASET_NAMES.get(ds, ds)}" + ("" if ds == "ferv39k" else f", fold {fold}")))
         fig = confusion_panels(panels, names)
-        fig.suptitle("Figure 3: row-normalised confusion matrices of TG-DFER (%)", fontsize=10)
+        fig.suptitle("Figure 3: row-normalised confusion matrices of TG-DFER (%)", fontsize=12)
         fig.tight_layout()
         files["confusion"] = out / "fig3_confusion.png"
         fig.savefig(files["confusion"], dpi=110)
