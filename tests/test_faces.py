@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import write_video
 from tgdfer.data.faces import _iou, align_crop, track_faces
@@ -119,3 +120,45 @@ def test_predict_crops_faces_of_raw_video_by_default(tmp_path):
     assert abs(sum(res["probabilities"].values()) - 1) < 1e-3
     plain = predict(vid, None, out=tmp_path / "q.png", model=model, faces=False)
     assert plain["faces_found"] is None
+
+
+def test_crop_scale_is_the_crop_side_over_the_box_side_and_a_margin_is_refused_or_converted():
+
+    from tgdfer.data.faces import CROP_SCALE, check_crop_scale
+
+    img = np.zeros((200, 200, 3), np.uint8)
+    img[80:120, 80:120] = 255                                           # a 40 px "face" box
+    box = np.array([80, 80, 120, 120], np.float32)
+    for scale in (1.0, 2.0):
+        crop = align_crop(img, box, 0.0, size=100, crop_scale=scale)
+        assert abs((crop[50, :, 0] > 127).sum() - 100 / scale) <= 2     # the box spans 1/scale of the crop
+    assert 1.0 < CROP_SCALE < 1.4 and check_crop_scale(None) == CROP_SCALE
+    with pytest.raises(ValueError, match="not a margin per side"):
+        check_crop_scale(0.2)                                           # a margin passed as a scale
+    with pytest.warns(FutureWarning, match="crop_scale=1.4"):
+        assert check_crop_scale(None, margin=0.2) == pytest.approx(1.4)
+
+
+def test_default_crop_keeps_the_whole_drawn_head_and_little_else():
+    """Scene clips know the true head box (crown to chin): it fills most of the default crop; the old
+    margin 0.2 (crop scale 1.4) left a quarter or more of the crop to hair, neck and background."""
+    from tgdfer.data.faces import CROP_SCALE
+
+    frames, gt = scene_clip(n=24)
+    tr = track_faces(frames)
+    ok = tr.found
+    fill = (gt[ok, 3] - gt[ok, 1]) / ((tr.boxes[ok, 2] - tr.boxes[ok, 0]) * CROP_SCALE)   # head height / crop side
+    assert 0.8 < np.median(fill) < 1.05
+    assert np.median(fill * CROP_SCALE / 1.4) < 0.8
+
+
+def test_faces_command_margin_is_deprecated_and_refused_beside_crop_scale(tmp_path):
+    frames, _ = scene_clip(n=8)
+    vid = encode(tmp_path / "in" / "person.mp4", frames)
+    r = subprocess.run([sys.executable, "-m", "tgdfer", "faces", str(vid), "--out", str(tmp_path / "out"), "--size", "64",
+                        "--workers", "1", "--margin", "0.2"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "--margin is deprecated" in r.stderr and "--crop-scale 1.4" in r.stderr
+    both = subprocess.run([sys.executable, "-m", "tgdfer", "faces", str(vid), "--out", str(tmp_path / "o2"),
+                           "--margin", "0.2", "--crop-scale", "1.1"], capture_output=True, text=True, timeout=300)
+    assert both.returncode == 2 and "not both" in both.stderr

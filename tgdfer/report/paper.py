@@ -233,12 +233,29 @@ def update_readme(readme: str | Path, tables: str | Path) -> bool:
     return new != text
 
 
+def write_crop_figure(out: str | Path) -> Path:
+    """The faces section's before/after crop (not from records: a generated scene frame and a real photo)."""
+    import matplotlib.pyplot as plt
+
+    from ..config import CROP_SCALE
+    from .figures import crop_comparison, crop_examples
+
+    fig = crop_comparison(crop_examples(), [(1.4, "crop 1.4 x box: before\n(the old --margin 0.2)"),
+                                            (CROP_SCALE, f"crop {CROP_SCALE} x box: the default\n(--crop-scale, DFEW-like)")])
+    path = Path(out) / "face_crops.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def build_paper(results: str | Path, paper: str | Path, readme: str | Path | None = None) -> dict:
     files = write_tables(results, Path(paper) / "tables")
     files.update(write_figures(results, Path(paper) / "figures"))
+    files["face_crops"] = write_crop_figure(Path(paper) / "figures")
     if readme is not None:
         update_readme(readme, Path(paper) / "tables")
     return files
 
 
-__all__ = ["build_paper", "write_tables", "write_figures", "update_readme", "readme_block", "main_table"]
+__all__ = ["build_paper", "write_tables", "write_figures", "write_crop_figure", "update_readme", "readme_block", "main_table"]
