@@ -60,9 +60,17 @@ def _cmd_evaluate(a) -> int:
 
 
 def _cmd_predict(a) -> int:
-    from .prediction import predict
+    import warnings
 
-    res = predict(a.path, a.checkpoint, out=a.out, device=a.device, faces=not a.no_face_crop)
+    from .prediction import TrainedOnWarning, predict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainedOnWarning)            # printed below, plainly, to stderr
+        res = predict(a.path, a.checkpoint, out=a.out, device=a.device, faces=not a.no_face_crop,
+                      crop_scale=a.crop_scale)
+    print(f"model: {res['model']['text']}", flush=True)
+    if res["warning"]:
+        print(f"WARNING: {res['warning']}", file=sys.stderr, flush=True)
     for name, p in sorted(res["probabilities"].items(), key=lambda kv: -kv[1]):
         print(f"{name:>15s}  {p:.3f}")
     if res["faces_found"] is not None:
@@ -252,6 +260,9 @@ def _parser_predict(sub) -> None:
     pr.add_argument("--checkpoint", required=True)
     pr.add_argument("--out", help="PNG path (default: <name>_tgdfer.png in the current folder)")
     pr.add_argument("--no-face-crop", action="store_true", help="the input is already a face crop: skip detection")
+    pr.add_argument("--crop-scale", dest="crop_scale", type=float, default=CROP_SCALE,
+                    help=f"face crop side as a multiple of the detected face box side (default {CROP_SCALE}: "
+                         "DFEW's framing, forehead to chin)")
     pr.add_argument("--device", default="auto")
     pr.set_defaults(func=_cmd_predict)
 
