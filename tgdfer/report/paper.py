@@ -235,7 +235,10 @@ def update_readme(readme: str | Path, tables: str | Path) -> bool:
 
 def write_crop_figure(out: str | Path) -> Path:
     """The faces section's before/after crop (not from records: a generated scene frame and a real photo)."""
+    import io
+
     import matplotlib.pyplot as plt
+    from PIL import Image
 
     from ..config import CROP_SCALE
     from .figures import crop_comparison, crop_examples
@@ -244,8 +247,11 @@ def write_crop_figure(out: str | Path) -> Path:
                                             (CROP_SCALE, f"crop {CROP_SCALE} x box: the default\n(--crop-scale, DFEW-like)")])
     path = Path(out) / "face_crops.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
+    image = Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)   # photos: 256 colours, 1/3 the bytes
+    image.save(path, optimize=True)
     return path
 
 
