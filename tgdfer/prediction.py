@@ -55,7 +55,7 @@ def describe_model(ck: dict | None, model) -> dict:
             "generated_benchmark": bool(on.get("generated_benchmark")) if on else None,
             "config": name, "backbone": f"{clip}, {weights}", "tiny": name in TINY or clip in TINY,
             "text": f"config {name} ({cfg.get('variant', 'tgdfer')}), backbone {clip} with {weights}; trained on {data}",
-            "short": f"{name} ({clip}, {tag}), trained on {data_short}"}
+            "short": f"{name} ({clip}, {Path(tag).name}), trained on {data_short}"}   # a weights path: its file name
 
 
 def from_generated_benchmark(path) -> bool:
