@@ -6,7 +6,10 @@ paper's scripts do, with other values, and assert the files they write.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import papermill as pm
@@ -85,3 +88,31 @@ def test_parameter_names_in_scripts_exist_in_the_notebooks():
                 assert n in declared[stem], f"{src.name}: papermill -p {n} for {stem}, which declares {sorted(declared[stem])}"
                 seen += 1
     assert seen >= 3
+
+
+def test_notebooks_that_draw_select_the_inline_backend_first():
+    """A figure shows inline only under the inline backend; MPLBACKEND=Agg (CI) would silently drop it."""
+    drawing = 0
+    for nb in sorted(NB.glob("*.ipynb")):
+        sources = ["".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
+        draws = [i for i, src in enumerate(sources) if "plt." in src]
+        if not draws:
+            continue
+        drawing += 1
+        lines = [line.strip() for src in sources[: draws[0] + 1] for line in src.splitlines()]
+        assert "%matplotlib inline" in lines, f"{nb.name}: put `%matplotlib inline` at the top of the first code cell that draws"
+    assert drawing >= 3
+
+
+@pytest.mark.parametrize("backend", ["Agg", None], ids=["MPLBACKEND=Agg", "MPLBACKEND unset"])
+def test_a_figure_notebook_passes_strict_nbval_whatever_the_backend(backend):
+    """Strict nbval (as users run it) on a notebook with figures, with and without MPLBACKEND=Agg (CI's usual
+    setting); the check above holds the other drawing notebooks to the same first cell."""
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"} | {"TGDFER_PROGRESS": "0"}
+    if backend:
+        env["MPLBACKEND"] = backend
+    r = subprocess.run([sys.executable, "-m", "pytest", str(NB / "04_evaluate.ipynb"), "--nbval", "--nbval-current-env",
+                        "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-p", "no:cacheprovider",
+                        "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "passed" in r.stdout and "failed" not in r.stdout

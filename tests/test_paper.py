@@ -61,3 +61,34 @@ def test_collect_then_tables_and_figures_from_a_fresh_run(synth_root, tmp_path):
     assert "max" in tables["ablations"].read_text() and "MIL only" in tables["main"].read_text()
     figs = write_figures(tmp_path / "results", tmp_path / "figures")
     assert figs["confusion"].stat().st_size > 10_000 and "relevance_synth_1" in figs and "frame_auc" in figs
+
+
+def test_confusion_panels_label_rows_and_columns_with_full_class_names():
+    from tgdfer.classes import class_names
+    from tgdfer.report.figures import confusion_panels
+
+    names = class_names("dfew")
+    cm = np.eye(7) * 5 + 1
+    fig = confusion_panels([(cm, f"fold {k}") for k in range(1, 6)], names)
+    axes = fig.axes
+    rows = [[t.get_text() for t in ax.get_yticklabels()] for ax in axes[:5]]
+    cols = [[t.get_text() for t in ax.get_xticklabels()] for ax in axes[:5]]
+    assert rows[0] == names and rows[3] == names                           # first column: full names
+    assert all(not any(r) for r in (rows[1], rows[2], rows[4]))             # shared by the panels to their right
+    assert cols[2] == names and cols[3] == names and cols[4] == names      # under the lowest panel of each column
+    assert not any(cols[0]) and not any(cols[1])
+
+
+def test_face_crop_figure_shows_a_scene_frame_and_a_real_photo():
+    from tgdfer.config import CROP_SCALE
+    from tgdfer.report.figures import crop_comparison, crop_examples
+
+    examples = crop_examples()
+    assert [e["truth"] is not None for e in examples] == [True, False]
+    for e in examples:                                                 # the detected box lies on the frame
+        H, W = e["frame"].shape[:2]
+        x0, y0, x1, y1 = e["box"]
+        assert 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H and (x1 - x0) > 0.2 * W
+    fig = crop_comparison(examples[1:], [(1.4, "before"), (CROP_SCALE, "after")], size=64)
+    assert len(fig.axes) == 3 and fig.axes[2].get_title() == "after"
+    assert (ROOT / "paper" / "figures" / "face_crops.png").is_file()

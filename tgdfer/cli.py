@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .config import CROP_SCALE
+
 
 def _cmd_generate(a) -> int:
     from .synth.generate import GenerateConfig, generate
@@ -59,9 +61,17 @@ def _cmd_evaluate(a) -> int:
 
 
 def _cmd_predict(a) -> int:
-    from .prediction import predict
+    import warnings
 
-    res = predict(a.path, a.checkpoint, out=a.out, device=a.device, faces=not a.no_face_crop)
+    from .prediction import TrainedOnWarning, predict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainedOnWarning)            # printed below, plainly, to stderr
+        res = predict(a.path, a.checkpoint, out=a.out, device=a.device, faces=not a.no_face_crop,
+                      crop_scale=a.crop_scale)
+    print(f"model: {res['model']['text']}", flush=True)
+    if res["warning"]:
+        print(f"WARNING: {res['warning']}", file=sys.stderr, flush=True)
     for name, p in sorted(res["probabilities"].items(), key=lambda kv: -kv[1]):
         print(f"{name:>15s}  {p:.3f}")
     if res["faces_found"] is not None:
@@ -146,7 +156,14 @@ def _cmd_tune(a) -> int:
 def _cmd_faces(a) -> int:
     from .data.faces import extract_faces
 
-    reports = extract_faces(a.input, a.out, size=a.size, margin=a.margin, workers=a.workers,
+    crop_scale = a.crop_scale
+    if a.margin is not None:                                         # deprecated: margin per side
+        if crop_scale is not None:
+            raise ValueError("give --crop-scale or the deprecated --margin, not both (--crop-scale = 1 + 2 x margin)")
+        crop_scale = 1 + 2 * a.margin
+        print(f"warning: --margin is deprecated; this run uses --crop-scale {crop_scale:g} (= 1 + 2 x {a.margin:g}). "
+              f"The default, {CROP_SCALE}, frames faces like DFEW's clips.", file=sys.stderr)
+    reports = extract_faces(a.input, a.out, size=a.size, crop_scale=crop_scale or CROP_SCALE, workers=a.workers,
                             detect_every=a.detect_every, label=a.label)
     by = {}
     for r in reports:
@@ -279,6 +296,9 @@ def _parser_predict(sub) -> None:
     pr.add_argument("--checkpoint", required=True)
     pr.add_argument("--out", help="PNG path (default: <name>_tgdfer.png in the current folder)")
     pr.add_argument("--no-face-crop", action="store_true", help="the input is already a face crop: skip detection")
+    pr.add_argument("--crop-scale", dest="crop_scale", type=float, default=CROP_SCALE,
+                    help=f"face crop side as a multiple of the detected face box side (default {CROP_SCALE}: "
+                         "DFEW's framing, forehead to chin)")
     pr.add_argument("--device", default="auto")
     pr.set_defaults(func=_cmd_predict)
 
@@ -306,13 +326,17 @@ def _parser_report(sub) -> None:
 def _parser_faces(sub) -> None:
     fa = sub.add_parser("faces", help="detect, track, align and crop faces of raw videos (DFEW naming)",
                         description="Face-crop raw videos or frame folders: detect the face in every frame (OpenCV Haar "
-                                    "cascades, offline), keep one smoothed track, align by the eyes when found, crop with a "
-                                    "margin, resize, and write clip_224x224/<id>/<id>_<frame>.jpg plus clips.csv for "
+                                    "cascades, offline), keep one smoothed track, align by the eyes when found, crop a "
+                                    "square --crop-scale times the face box, resize, and write clip_224x224/<id>/<id>_<frame>.jpg plus clips.csv for "
                                     "`prepare --dataset csv`. Clips without a face are listed, never dropped silently.")
     fa.add_argument("input", help="a video file, a frame folder, or a CSV (path,label[,split,group]) of them")
     fa.add_argument("--out", required=True)
     fa.add_argument("--size", type=int, default=224, help="crop side (default 224)")
-    fa.add_argument("--margin", type=float, default=0.2, help="margin around the face box, per side (default 0.2)")
+    fa.add_argument("--crop-scale", dest="crop_scale", type=float, default=None,
+                    help=f"crop side as a multiple of the detected face box side (default {CROP_SCALE}: DFEW's framing, "
+                         "forehead to chin)")
+    fa.add_argument("--margin", type=float, default=None,
+                    help="deprecated: margin per side; use --crop-scale (= 1 + 2 x margin; the old default 0.2 is 1.4)")
     fa.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     fa.add_argument("--detect-every", dest="detect_every", type=int, default=1,
                     help="run the detector every N frames (the track bridges the rest)")

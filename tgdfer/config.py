@@ -168,6 +168,11 @@ def load_config(name: str = "tgdfer-tiny", variant: str = "tgdfer", overrides: d
     return apply_overrides(cfg, overrides or {})
 
 
+# Face crops of raw video (`data/faces.py`, `faces` and `predict`): the crop side as a multiple of the detected
+# face box side. A Haar box on a real face runs from about the top of the forehead to just below the chin, so
+# 1.1 gives the framing of DFEW's released 224x224 clips (forehead to chin, a thin border; README "Your own videos").
+CROP_SCALE = 1.1
+
 # Named switches of the command line and the notebooks -> the config fields they set.
 SWITCHES = {"text": "model.text", "temporal": "model.temporal", "pool": "model.pool",
             "visual_prompt": "model.visual_prompt", "finetune": "model.finetune", "pretrained": "model.pretrained",

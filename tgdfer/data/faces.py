@@ -5,17 +5,39 @@ Out: face crops [T, S, S, 3] that look like DFEW/FERV39k's face-aligned frames, 
 The detector sits behind a two-method interface (`FaceDetector`): the default is OpenCV's Haar
 cascades, which ship inside `opencv-python-headless` 4.x and run offline anywhere; a stronger
 detector (RetinaFace, MediaPipe, ...) plugs in by implementing `detect` (and optionally `eyes`).
+The crop is a square `crop_scale` times the detected box's side; the default frames the face as
+DFEW's released 224x224 clips do (forehead to chin, little background).
 """
 from __future__ import annotations
 
 import csv
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
+
+from ..config import CROP_SCALE
+
+
+def check_crop_scale(crop_scale: float | None, margin: float | None = None) -> float:
+    """The crop scale to use: validated, or converted from the deprecated per-side `margin` (1 + 2 * margin)."""
+    if margin is not None:
+        if crop_scale not in (None, CROP_SCALE):
+            raise ValueError("give crop_scale or the deprecated margin, not both (crop_scale = 1 + 2 * margin)")
+        warnings.warn(f"margin is deprecated: use crop_scale={1 + 2 * margin:g} (the crop side as a multiple of the "
+                      f"face box side, 1 + 2 * margin); the default {CROP_SCALE} frames faces like DFEW", FutureWarning,
+                      stacklevel=3)
+        crop_scale = 1 + 2 * margin
+    crop_scale = CROP_SCALE if crop_scale is None else float(crop_scale)
+    if not 0.5 <= crop_scale <= 4.0:
+        raise ValueError(f"crop_scale {crop_scale:g} is outside 0.5..4: it is the crop side as a multiple of the detected "
+                         f"face box side ({CROP_SCALE}: DFEW-like framing), not a margin per side (margin m is "
+                         "crop_scale 1 + 2m)")
+    return crop_scale
 
 
 class FaceDetector(Protocol):
@@ -177,10 +199,12 @@ def track_faces(frames: np.ndarray, detector: FaceDetector | None = None, smooth
     return Track(boxes.astype(np.float32), found, angle.astype(np.float32), [matched.get(i) for i in range(T)])
 
 
-def align_crop(rgb: np.ndarray, box: np.ndarray, angle: float = 0.0, size: int = 224, margin: float = 0.2) -> np.ndarray:
-    """Square crop around `box` enlarged by `margin` on each side, rotated by -angle (eyes level), resized."""
+def align_crop(rgb: np.ndarray, box: np.ndarray, angle: float = 0.0, size: int = 224,
+               crop_scale: float = CROP_SCALE) -> np.ndarray:
+    """Square crop of side `crop_scale` x the box side around `box`, rotated by -angle (eyes level), resized:
+    [H, W, 3] -> [size, size, 3]."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    side = max(box[2] - box[0], box[3] - box[1]) * (1 + 2 * margin)
+    side = max(box[2] - box[0], box[3] - box[1]) * crop_scale
     s = size / side
     m = cv2.getRotationMatrix2D((float(cx), float(cy)), float(angle), float(s))   # rotate+scale about the centre
     m[:, 2] += np.array([size / 2 - cx, size / 2 - cy])
@@ -189,12 +213,14 @@ def align_crop(rgb: np.ndarray, box: np.ndarray, angle: float = 0.0, size: int =
 
 
 def crop_clip_faces(frames: np.ndarray, detector: FaceDetector | None = None, size: int = 224,
-                    margin: float = 0.2) -> tuple[np.ndarray, int]:
-    """Face crops of a clip's frames and how many frames had a detection (0: frames returned as they are)."""
+                    crop_scale: float = CROP_SCALE, margin: float | None = None) -> tuple[np.ndarray, int]:
+    """Face crops of a clip's frames [T, H, W, 3] -> [T, size, size, 3] and how many frames had a detection
+    (0: frames returned as they are). `margin` is deprecated (crop_scale = 1 + 2 * margin)."""
+    crop_scale = check_crop_scale(crop_scale, margin)
     tr = track_faces(frames, detector)
     if tr is None:
         return frames, 0
-    crops = np.stack([align_crop(f, b, a, size, margin) for f, b, a in zip(frames, tr.boxes, tr.angle)])
+    crops = np.stack([align_crop(f, b, a, size, crop_scale) for f, b, a in zip(frames, tr.boxes, tr.angle)])
     return crops, int(tr.found.sum())
 
 
@@ -238,7 +264,7 @@ def _clip_id(path: Path) -> str:
 
 
 def _process(job) -> FaceReport:
-    item, out, size, margin, detect_every, chunk = job
+    item, out, size, crop_scale, detect_every, chunk = job
     from .decode import ClipReader
     from .errors import DataError
 
@@ -257,22 +283,25 @@ def _process(job) -> FaceReport:
     folder = Path(out) / "clip_224x224" / cid
     folder.mkdir(parents=True, exist_ok=True)
     for t in range(n):
-        crop = align_crop(frames[t], tr.boxes[t], tr.angle[t], size, margin)
+        crop = align_crop(frames[t], tr.boxes[t], tr.angle[t], size, crop_scale)
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
         (folder / f"{cid}_{t + 1:05d}.jpg").write_bytes(buf.tobytes())
     found = int(tr.found.sum())
     return FaceReport(cid, str(path), n, found, "ok" if found >= 0.5 * n else "partial", str(folder))
 
 
-def extract_faces(inp: str | os.PathLike, out: str | os.PathLike, size: int = 224, margin: float = 0.2,
-                  workers: int | None = None, detect_every: int = 1, label: str = "") -> list[FaceReport]:
+def extract_faces(inp: str | os.PathLike, out: str | os.PathLike, size: int = 224, crop_scale: float = CROP_SCALE,
+                  workers: int | None = None, detect_every: int = 1, label: str = "",
+                  margin: float | None = None) -> list[FaceReport]:
     """Face-crop every clip of `inp` into `out/clip_224x224/<id>/<id>_<frame>.jpg`; write `out/clips.csv`
-    (ready for `prepare --dataset csv`) and `out/faces_report.csv` (every clip, none dropped silently)."""
+    (ready for `prepare --dataset csv`) and `out/faces_report.csv` (every clip, none dropped silently).
+    `margin` is deprecated (crop_scale = 1 + 2 * margin)."""
     import multiprocessing as mp
 
     from ..io import atomic_write_text
     from ..progress import progress
 
+    crop_scale = check_crop_scale(crop_scale, margin)
     inp, out = Path(inp), Path(out)
     items = _inputs(inp, label)
     ids = [_clip_id(Path(i["path"])) for i in items]
@@ -281,7 +310,7 @@ def extract_faces(inp: str | os.PathLike, out: str | os.PathLike, size: int = 22
         raise ValueError(f"{inp}: clip names repeat ({sorted(dup)[:3]}); frame folders are named by clip, so names "
                          "must be unique")
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(it, str(out), size, margin, detect_every, 256) for it in items]
+    jobs = [(it, str(out), size, crop_scale, detect_every, 256) for it in items]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     if workers == 1:
         reports = [_process(j) for j in progress(jobs, total=len(jobs), desc="faces")]

@@ -37,7 +37,8 @@ def save_checkpoint(path: Path, model: TGDFER, cfg: Config, extra: dict) -> None
 def read_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
+        raise FileNotFoundError(f"checkpoint {path} does not exist: give a run folder's last.pt or best.pt "
+                                "(written by `python -m tgdfer train`)")
     ck = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(ck, dict) or ck.get("format") != FORMAT:
         raise ValueError(f"{path} is not a tgdfer checkpoint (expected one written by `python -m tgdfer train`)")
@@ -56,11 +57,15 @@ def config_of(ck: dict) -> Config:
     return cfg
 
 
-def load_model(checkpoint: str | Path, device: str | torch.device = "cpu", cache_dir: str | None = None) -> TGDFER:
-    """Rebuild a trained model from a checkpoint (frozen parts come from its recorded weight source)."""
-    ck = read_checkpoint(checkpoint)
+def model_from(ck: dict, device: str | torch.device = "cpu", cache_dir: str | None = None, source="checkpoint") -> TGDFER:
+    """A trained model from a checkpoint already read (`read_checkpoint`); `source` names it in errors."""
     model = create_model(config_of(ck), class_names=ck["class_names"], cache_dir=cache_dir)
     missing, unexpected = model.load_state_dict(ck["model"], strict=False)
     if unexpected or [k for k in missing if k in _saved_keys(model)]:
-        raise ValueError(f"{checkpoint} does not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise ValueError(f"{source} does not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return model.to(device).eval()
+
+
+def load_model(checkpoint: str | Path, device: str | torch.device = "cpu", cache_dir: str | None = None) -> TGDFER:
+    """Rebuild a trained model from a checkpoint (frozen parts come from its recorded weight source)."""
+    return model_from(read_checkpoint(checkpoint), device, cache_dir, source=checkpoint)

@@ -1,4 +1,5 @@
-"""Figures: contact sheet, class distributions, frame strips with relevance, confusion matrices, curves.
+"""Figures: contact sheet, class distributions, frame strips with relevance, confusion matrices, curves,
+face crops before/after.
 
 In: arrays and tables from the data layer, evaluation results and run records. Out: matplotlib
 figures (the caller saves them). Every figure names the dataset it shows, so the generated
@@ -96,28 +97,37 @@ def frame_strip(frames: np.ndarray, relevance: np.ndarray, class_names: list[str
 
 
 def confusion_panels(panels: list[tuple[np.ndarray, str]], class_names: list[str]):
-    """Row-normalised confusion matrices, one panel each: [(matrix [C, C], title), ...]."""
+    """Row-normalised confusion matrices, one panel each: [(matrix [C, C], title), ...].
+
+    Rows and columns carry the full class names: on the left of the first column, under the lowest
+    panel of each column (rotated), so the figure stays readable when shown at page width.
+    """
     n = len(panels)
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.0 * rows), squeeze=False)
-    short = [c[:4] for c in class_names]
+    side = max(3.3, 0.42 * len(class_names))                                   # inches a panel: 7 or 11 classes
+    fig, axes = plt.subplots(rows, cols, figsize=(side * cols + 1.0, side * rows + 0.9), squeeze=False)
+    ticks = range(len(class_names))
     for ax in axes.flat[n:]:
         ax.axis("off")
-    for ax, (cm, title) in zip(axes.flat, panels):
+    for k, (ax, (cm, title)) in enumerate(zip(axes.flat, panels)):
         cm = np.asarray(cm, float)
-        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)                    # [C, C] rows sum to 1
         ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         for i in range(len(cm)):
             for j in range(len(cm)):
                 if cm[i].sum():
-                    ax.text(j, i, f"{100 * norm[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                    ax.text(j, i, f"{100 * norm[i, j]:.0f}", ha="center", va="center", fontsize=9,
                             color="white" if norm[i, j] > 0.5 else "black")
-        ax.set_xticks(range(len(short)), short, rotation=45, fontsize=7)
-        ax.set_yticks(range(len(short)), short, fontsize=7)
-        ax.set_xlabel("predicted", fontsize=8)
-        ax.set_ylabel("true", fontsize=8)
-        ax.set_title(title, fontsize=8)
+        left, lowest = k % cols == 0, k + cols >= n                            # no panel below this one
+        ax.set_yticks(ticks, class_names if left else [], fontsize=10)
+        ax.set_xticks(ticks, class_names if lowest else [], fontsize=10, rotation=40, ha="right",
+                      rotation_mode="anchor")
+        if left:
+            ax.set_ylabel("true", fontsize=10)
+        if lowest:
+            ax.set_xlabel("predicted", fontsize=10)
+        ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -184,5 +194,79 @@ def frame_auc_boxes(groups: list[tuple[str, dict[str, np.ndarray], bool]], defin
     axes[0, 0].set_yticks(range(1, n + 1), [g[0] for g in groups], fontsize=8)
     axes[0, 0].invert_yaxis()
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def head_fill_on_scenes(scales: list[float], clips: int = 15, length: int = 24) -> dict:
+    """How much of a face crop the drawn head (crown to chin, known) fills on generated `--scene` clips:
+    {scale: median of (head height / crop side) over the frames with a detection}, and 'frames': how many."""
+    from ..data.faces import track_faces
+    from ..synth.generate import GenerateConfig, render_clip
+
+    fill = []
+    for v in range(1, clips + 1):
+        frames, _, truth = render_clip(v, "happiness", v, length, GenerateConfig(size=320, scene=True))   # truth [T, 4]
+        tr = track_faces(frames)
+        if tr is not None:
+            side = tr.boxes[:, 2] - tr.boxes[:, 0]                                                 # [T] square boxes
+            fill.extend(((truth[:, 3] - truth[:, 1]) / side)[tr.found])
+    fill = np.asarray(fill)
+    return {"frames": len(fill), **{s: float(np.median(fill / s)) for s in scales}}
+
+
+def crop_examples() -> list[dict]:
+    """Two frames to show face crops on: a generated `--scene` frame (true head box known) and a real
+    photo (Grace Hopper, matplotlib's sample data). Each: {'name', 'frame' [H, W, 3], 'box' [4], 'angle', 'truth'}."""
+    import cv2
+    from matplotlib.cbook import get_sample_data
+
+    from ..data.faces import HaarDetector, track_faces
+    from ..synth.generate import GenerateConfig, render_clip
+
+    frames, _, truth = render_clip(1, "happiness", 1, 24, GenerateConfig(size=320, scene=True))    # [T, S, S, 3]
+    tr = track_faces(frames)
+    t = 12
+    photo = cv2.cvtColor(cv2.imread(str(get_sample_data("grace_hopper.jpg", asfileobj=False))), cv2.COLOR_BGR2RGB)
+    boxes = HaarDetector().detect(photo)                                                           # [N, 5]
+    box = boxes[np.argmax(boxes[:, 2] - boxes[:, 0]), :4]
+    return [{"name": "generated --scene frame", "frame": frames[t], "box": tr.boxes[t], "angle": float(tr.angle[t]),
+             "truth": truth[t]},
+            {"name": "real photo (matplotlib's Grace Hopper sample)", "frame": photo, "box": box, "angle": 0.0,
+             "truth": None}]
+
+
+def crop_comparison(examples: list[dict], scales: list[tuple[float, str]], size: int = 224):
+    """Per example: the frame with the detected box (green) and each crop's square, then the crops
+    [size, size, 3] at each (crop_scale, label); where the true head box is known, the share of the crop's
+    height it fills, in this frame and over generated scene clips (`head_fill_on_scenes`)."""
+    from matplotlib.patches import Rectangle
+
+    from ..data.faces import align_crop
+
+    fill = head_fill_on_scenes([s for s, _ in scales]) if any(ex["truth"] is not None for ex in examples) else {}
+    fig, axes = plt.subplots(len(examples), 1 + len(scales), figsize=(3.2 * (1 + len(scales)), 3.6 * len(examples)),
+                             squeeze=False)
+    colours = ["tab:red", "tab:blue", "tab:orange"]
+    for row, ex in zip(axes, examples):
+        b = ex["box"]
+        row[0].imshow(ex["frame"])
+        row[0].add_patch(Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, ec="lime", lw=1.5))
+        for (scale, _), c in zip(scales, colours):
+            side = max(b[2] - b[0], b[3] - b[1]) * scale
+            cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+            row[0].add_patch(Rectangle((cx - side / 2, cy - side / 2), side, side, fill=False, ec=c, lw=1.2, ls="--"))
+        row[0].set_title(f"{ex['name']}\ndetected box (green)", fontsize=8)
+        for ax, (scale, label), c in zip(row[1:], scales, colours):
+            ax.imshow(align_crop(ex["frame"], b, ex["angle"], size, scale))
+            note = ""
+            if ex["truth"] is not None:
+                t = ex["truth"]
+                here = (t[3] - t[1]) / (max(b[2] - b[0], b[3] - b[1]) * scale)
+                note = (f"\nhead (crown to chin) fills {100 * here:.0f}% of its height here,"
+                        f"\n{100 * fill[scale]:.0f}% median over {fill['frames']} scene frames")
+            ax.set_title(f"{label}{note}", fontsize=8, color=c)
+        for ax in row:
+            ax.set_xticks([]), ax.set_yticks([])
     fig.tight_layout()
     return fig
