@@ -11,7 +11,7 @@ import pytest
 import tgdfer
 
 PKG = Path(tgdfer.__file__).parent
-ENTRY = {"cli", "demo", "bench", "notebook", "prediction", "__init__", "__main__"}
+ENTRY = {"cli", "demo", "bench", "bench_protocol", "tune", "notebook", "prediction", "__init__", "__main__"}
 RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3}   # shared helpers 0, entry points 4
 MAX_LINES = 80
 
