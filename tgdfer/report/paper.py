@@ -182,7 +182,8 @@ def ablation_table(rec: pd.DataFrame, variants: dict, confusion: pd.DataFrame | 
         return pd.DataFrame(), ""
     rows, auc = [], "frame_auc_score"
     for axis, setting, name in spec:
-        rows.append({"axis": axis, "setting": setting, "run": name,
+        folds, seeds = _n_folds(rec, name, ds)
+        rows.append({"axis": axis, "setting": setting, "run": name, "folds x seeds": f"{folds} x {seeds}",
                      "UAR": _cell(rec, name, "uar", ds), "Δ UAR": _delta(rec, name, "uar", ds),
                      "WAR": _cell(rec, name, "war", ds), "Δ WAR": _delta(rec, name, "war", ds),
                      "frame AUC": _frame_cell(rec, name, auc, ds), "Δ frame AUC": _frame_cell(rec, name, auc, ds, True)})
@@ -193,7 +194,9 @@ def ablation_table(rec: pd.DataFrame, variants: dict, confusion: pd.DataFrame | 
         rows.append({**{k: "-" for k in rows[0]}, "axis": "floor", "setting": label, "run": name,
                      "frame AUC": _cell(rec, name, auc, ds), "Δ frame AUC": _delta(rec, name, auc, ds)})
     folds, seeds = _n_folds(rec, REF, ds)
-    return pd.DataFrame(rows), f"{_folds_note(ds, folds, seeds)}, last epoch"
+    note = (f"{_folds_note(ds, folds, seeds)} for TG-DFER, last epoch; each row's own runs in its 'folds x seeds' "
+            "column, and its Δ pairs them with TG-DFER's runs of the same fold and seed")
+    return pd.DataFrame(rows), note
 
 
 def localisation_table(rec: pd.DataFrame, variants: dict, dataset: str, definition: str) -> pd.DataFrame:
