@@ -28,7 +28,7 @@ from .expressions import EXPRESSIVE_THRESHOLD, make_timeline
 from .faces import Pose, random_identity, render_face
 
 FPS = 25
-FORMAT_VERSION = 1  # bump when the rendering changes, so cached sets are regenerated
+FORMAT_VERSION = 2  # bump when the rendering changes (2: expression centre uniform over the clip)
 
 
 @dataclass(frozen=True)

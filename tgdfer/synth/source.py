@@ -14,8 +14,12 @@ LAYOUTS = ("synth", "dfew", "ferv39k", "mafw", "annotation", "csv")
 
 
 def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, videos: bool = True) -> Path:
+    """The default folder of a benchmark: named by its settings and the generator's format, so that a set made
+    by an older generator is kept beside the new one, never overwritten."""
+    from .generate import FORMAT_VERSION
+
     tail = (f"-m{min_per_class}" if min_per_class else "") + ("" if videos else "-novideo")
-    return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}{tail}"
+    return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}{tail}-v{FORMAT_VERSION}"
 
 
 def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 112, seed: int = 0,
