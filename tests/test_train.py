@@ -32,8 +32,8 @@ def test_cli_training_writes_a_run_folder(synth_root, tmp_path):
     assert {"git_sha", "torch", "open_clip", "device"} <= set(params["environment"])
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["steps"] == 3 and {"last", "best", "selection_note"} <= set(metrics)
-    assert "test fold" in metrics["selection_note"]
-    assert 0 <= metrics["last"]["loc_auc"] <= 1                       # frame localisation on the benchmark
+    assert metrics["selection_split"] == "val" and "validation split" in metrics["selection_note"]   # the tiny config carves one
+    assert params["clips"]["val"] > 0 and metrics["last"]["loc_clips"] > 0  # frame localisation on the benchmark
     pred = pd.read_csv(run / "predictions.csv", dtype={"clip_id": str})
     rel = np.load(run / "relevance.npz")
     assert len(pred) == metrics["last"]["n"] and rel["relevance"].shape == (len(pred), 16, 7)

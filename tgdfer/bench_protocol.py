@@ -109,7 +109,10 @@ def profile_step(run, batches) -> list[dict]:
     rest = wall - sum(parts.values())
     rows.append({"part": "outside these (Python, hooks, profiler)", "ms": rest, "share": rest / wall})
     rows.append({"part": "step (profiled wall)", "ms": wall, "share": 1.0})
-    return rows
+    ops = sorted((e for e in p.key_averages() if not e.key.startswith(("forward: ",) + other)),
+                 key=lambda e: -e.self_cpu_time_total)
+    top = [{"operator": e.key, "self_ms": e.self_cpu_time_total / n / 1e3, "calls": e.count / n} for e in ops[:10]]
+    return rows, top, sum(e.count for e in ops) / n
 
 
 def _stacked_step(run, K: int, dtype=None):
@@ -206,7 +209,7 @@ def run_protocol(out: str | Path | None = None, compile_: bool = False, clips: i
     with tempfile.TemporaryDirectory() as tmp:
         real = _protocol_run(str(root), str(cache), Path(tmp))
     run, batches = _batches(str(root), str(cache), 40)
-    prof = profile_step(run, batches)
+    prof, operators, n_ops = profile_step(run, batches)
     paths = path_step_times(run, batches, compile_=compile_)
     for p in paths:
         per_run_s = real["steps"] * p["ms_per_member_step"] / 1e3 + real["rest_s"]
@@ -215,7 +218,8 @@ def run_protocol(out: str | Path | None = None, compile_: bool = False, clips: i
     for p in paths:
         p["speedup"] = p["runs_per_hour"] / base
     res = {"machine": machine(), "threads": 1, "benchmark": {"clips": clips, "size": size},
-           "protocol_run": real, "profile": prof, "paths": paths,
+           "protocol_run": real, "profile": prof, "operators": operators, "operator_calls_per_step": n_ops,
+           "paths": paths,
            "runs_per_hour": {p["path"]: p["runs_per_hour"] for p in paths},
            "note": "runs per hour of one process on one core (the demo runs one per core); a path's figure = "
                    "3600 / (steps of the measured run x the path's step time per member + the measured rest)"}
@@ -233,5 +237,7 @@ def format_protocol(res: dict) -> str:
              f"one real run of the demo protocol: {r['wall_s']:.1f} s ({r['steps']} steps, {r['train_s']:.1f} s "
              f"in steps = {r['step_ms']:.1f} ms a step; {r['rest_s']:.1f} s evaluation, set-up, checkpoints)", "",
              "profile of one step:", pd.DataFrame(res["profile"]).round(3).to_string(index=False), "",
+             f"operators by self time ({res['operator_calls_per_step']:.0f} operator calls a step):",
+             pd.DataFrame(res["operators"]).round(3).to_string(index=False), "",
              "paths:", pd.DataFrame(res["paths"]).round(2).to_string(index=False)]
     return "\n".join(lines)

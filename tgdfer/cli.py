@@ -147,9 +147,13 @@ def _cmd_zeroshot(a) -> int:
 def _cmd_tune(a) -> int:
     from .tune import run_tuning
 
-    s = run_tuning(folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)))
+    from .tune import DESIGN_GRID, GRID
+
+    name = "tuning_design" if a.design else "tuning"
+    s = run_tuning(folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)), grid=DESIGN_GRID if a.design else GRID,
+                   name=name)
     print(s.round(4).to_string(index=False))
-    print("written: results/tuning.csv, results/tuning.md")
+    print(f"written: results/{name}.csv, results/{name}.md")
     return 0
 
 
@@ -401,6 +405,8 @@ def _parser_tune(sub) -> None:
                                     "never read), and write results/tuning.csv and results/tuning.md.")
     tu.add_argument("--folds", type=int, default=2, help="training folds to tune on (default 2: folds 1, 2)")
     tu.add_argument("--seeds", type=int, default=2, help="seeds a setting (default 2)")
+    tu.add_argument("--design", action="store_true",
+                    help="instead: decide the visual prompt's residual (plain | centred) with the tuned config")
     tu.set_defaults(func=_cmd_tune)
 
 

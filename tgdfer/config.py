@@ -41,6 +41,7 @@ class ModelConfig:
     visual_prompt: bool = True          # enrich label features with the clip's instances
     prompt_heads: int = 8
     gate_init: float = 0.1              # initial gate of the visual prompt's residual
+    prompt_residual: str = "plain"      # visual context added to each class: plain | centred (minus the classes' mean)
     pool: str = "relevance"             # MIL: mean | max | topk | attention | relevance
     mil_lambda: float = 0.5             # weight of the pooled instance scores vs the clip token
     topk: int = 4                       # k of the topk pool

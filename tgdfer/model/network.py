@@ -46,7 +46,8 @@ class TGDFER(nn.Module):
         self.text_labels = TextLabels(self.class_names, cfg.text, cfg.clip_model, D, backbone.text.width,
                                       min(cfg.context_length, backbone.text.context_length), cfg.n_ctx,
                                       descriptions=load_descriptions(cfg.descriptions))
-        self.visual_prompt = VisualPrompt(D, cfg.prompt_heads, cfg.visual_prompt, cfg.gate_init, cfg.tau, cfg.tau_r)
+        self.visual_prompt = VisualPrompt(D, cfg.prompt_heads, cfg.visual_prompt, cfg.gate_init, cfg.tau, cfg.tau_r,
+                                          cfg.prompt_residual)
         self.mil = MILPool(D, cfg.pool, cfg.mil_lambda, cfg.topk)
 
     @property

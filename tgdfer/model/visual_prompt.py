@@ -6,6 +6,9 @@ E' [B, C, D], instance scores S [B, T, C] and frame relevance R [B, T, C] (softm
 visual instance features and give frame-level relevance] [design: cross-attention from the C label
 queries to the T instances, added through a learned gate initialised small; S = cos(Z, E') / tau;
 R = softmax_t(S / tau_r)]. `enabled=False` keeps E' = E (the ablation without the visual prompt).
+`residual='centred'` [design switch] subtracts the mean of the C classes' visual context before adding it,
+so that only what tells the classes apart enriches them: with the plain residual every class attends to
+the same frames and every class's score rises on them, which makes the frame evidence class-agnostic.
 """
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from .temporal import Attention
 
 class VisualPrompt(nn.Module):
     def __init__(self, dim: int, heads: int = 8, enabled: bool = True, gate_init: float = 0.1,
-                 tau: float = 0.01, tau_r: float = 5.0):
+                 tau: float = 0.01, tau_r: float = 5.0, residual: str = "plain"):
         super().__init__()
-        self.enabled, self.tau, self.tau_r = enabled, tau, tau_r
+        if residual not in ("plain", "centred"):
+            raise ValueError(f"prompt_residual must be plain or centred (got {residual!r})")
+        self.enabled, self.tau, self.tau_r, self.residual = enabled, tau, tau_r, residual
         if enabled:
             self.ln_q, self.ln_kv = nn.LayerNorm(dim), nn.LayerNorm(dim)
             self.attn = Attention(dim, heads)
@@ -31,7 +36,10 @@ class VisualPrompt(nn.Module):
         E = E.to(Z.dtype).unsqueeze(0).expand(Z.shape[0], -1, -1)                  # [B, C, D]
         if not self.enabled:
             return E
-        return E + self.gate * self.attn(self.ln_q(E), self.ln_kv(Z))            # queries: labels; keys: frames
+        A = self.attn(self.ln_q(E), self.ln_kv(Z))                                 # [B, C, D] queries: labels; keys: frames
+        if self.residual == "centred":
+            A = A - A.mean(dim=1, keepdim=True)                                      # what sets each class apart
+        return E + self.gate * A
 
     def forward(self, E: torch.Tensor, Z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         E2 = self.enrich(E, Z)                                                       # [B, C, D]
