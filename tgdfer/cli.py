@@ -136,7 +136,10 @@ def _cmd_zeroshot(a) -> int:
     from .paths import resolve
     from .synth.source import resolve_dataset
 
-    _, root = resolve_dataset("synth", a.root, clips=2000, size=112, min_per_class=30, videos=False)
+    from .demo import PROTOCOL
+
+    _, root = resolve_dataset("synth", a.root, clips=PROTOCOL["clips"], size=PROTOCOL["size"],
+                              min_per_class=PROTOCOL["min_per_class"], videos=False)
     res = {"decision (training split of fold 1)": zero_shot(root, a.config, (1,), "train"),
            "report (test clips of every fold)": zero_shot(root, a.config, (1, 2, 3, 4, 5), "test")}
     atomic_write_json(resolve(a.out), res)

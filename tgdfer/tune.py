@@ -69,18 +69,19 @@ def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:
     return s
 
 
-def run_tuning(clips: int = 2000, size: int = 112, min_per_class: int = 30, folds=(1, 2), seeds=(0, 1),
-               val_fraction: float = 0.2, out: str | Path | None = None, workers: int | None = None,
+def run_tuning(clips: int | None = None, size: int | None = None, min_per_class: int | None = None,
+               folds=(1, 2), seeds=(0, 1), val_fraction: float = 0.2, out: str | Path | None = None, workers: int | None = None,
                grid: dict = GRID, name: str = "tuning") -> pd.DataFrame:
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing as mp
 
-    from .demo import warm_cache
+    from .demo import PROTOCOL, warm_cache
     from .paths import default_runs_dir
     from .synth.source import resolve_dataset
 
     t0 = time.time()
-    layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=0, min_per_class=min_per_class,
+    layout, root = resolve_dataset("synth", "", clips=clips or PROTOCOL["clips"], size=size or PROTOCOL["size"],
+                                   seed=0, min_per_class=PROTOCOL["min_per_class"] if min_per_class is None else min_per_class,
                                    videos=False)
     cache = default_runs_dir() / "synth" / "cache"
     warm_cache(layout, root, "tgdfer-tiny", cache)
