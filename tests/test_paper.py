@@ -92,3 +92,26 @@ def test_face_crop_figure_shows_a_scene_frame_and_a_real_photo():
     fig = crop_comparison(examples[1:], [(1.4, "before"), (CROP_SCALE, "after")], size=64)
     assert len(fig.axes) == 3 and fig.axes[2].get_title() == "after"
     assert (ROOT / "paper" / "figures" / "face_crops.png").is_file()
+
+
+def test_claim_verdicts_follow_the_intervals():
+    from tgdfer.report.claims import outcome, verdict
+    from tgdfer.report.stats import Estimate
+
+    assert outcome(Estimate(-0.05, -0.08, -0.02, 5, "folds")) == "supports"
+    assert outcome(Estimate(0.05, 0.02, 0.08, 5, "folds")) == "contradicts"
+    assert outcome(Estimate(-0.05, -0.08, 0.01, 5, "folds")) == "cannot tell"
+    assert outcome(Estimate(-0.05, float("nan"), float("nan"), 1, "run")) == "cannot tell"
+    assert verdict(["supports", "supports"]).startswith("**supports**")
+    assert verdict(["supports", "cannot tell", "cannot tell"]).startswith("weakly supports")
+    assert verdict(["contradicts", "cannot tell"]).startswith("**contradicts**")
+    assert verdict(["supports", "contradicts"]).startswith("mixed")
+    assert verdict(["cannot tell"]).startswith("cannot tell") and verdict([]) == "not run"
+
+
+def test_readme_claims_block_is_the_claims_table():
+    from tgdfer.report.paper import CLAIMS_END, CLAIMS_START
+
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index(CLAIMS_START): text.index(CLAIMS_END) + len(CLAIMS_END)]
+    assert block == readme_block(ROOT / "paper" / "tables", "claims.md", CLAIMS_START, CLAIMS_END)

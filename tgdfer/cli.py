@@ -150,11 +150,13 @@ def _cmd_zeroshot(a) -> int:
 def _cmd_tune(a) -> int:
     from .tune import run_tuning
 
-    from .tune import DESIGN_GRID, GRID
+    from .tune import DESIGN_GRID, GRID, TRAINING_GRID
 
-    name = "tuning_design" if a.design else "tuning"
-    s = run_tuning(folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)), grid=DESIGN_GRID if a.design else GRID,
-                   name=name)
+    if a.design and a.training:
+        raise SystemExit("tune: choose one of --design and --training")
+    name, grid = ("tuning_design", DESIGN_GRID) if a.design else ("tuning_training", TRAINING_GRID) if a.training \
+        else ("tuning", GRID)
+    s = run_tuning(folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)), grid=grid, name=name)
     print(s.round(4).to_string(index=False))
     print(f"written: results/{name}.csv, results/{name}.md")
     return 0
@@ -402,14 +404,17 @@ def _parser_zeroshot(sub) -> None:
 
 
 def _parser_tune(sub) -> None:
-    tu = sub.add_parser("tune", help="choose the demo config's epochs and tau_r on validation splits",
+    tu = sub.add_parser("tune", help="choose the demo config's settings on validation splits",
                         description="Train TG-DFER on training folds of the generated benchmark for a small grid of "
-                                    "epochs and tau_r, score a validation split carved from each (the test folds are "
-                                    "never read), and write results/tuning.csv and results/tuning.md.")
+                                    "epochs and tau_r (or, with --design, the visual prompt's residual; with --training, "
+                                    "the learning rate and mil_lambda), score a validation split carved from each (the "
+                                    "test folds are never read), and write results/tuning*.csv and results/tuning*.md.")
     tu.add_argument("--folds", type=int, default=2, help="training folds to tune on (default 2: folds 1, 2)")
     tu.add_argument("--seeds", type=int, default=2, help="seeds a setting (default 2)")
     tu.add_argument("--design", action="store_true",
                     help="instead: decide the visual prompt's residual (plain | centred) with the tuned config")
+    tu.add_argument("--training", action="store_true",
+                    help="instead: choose the learning rate (head and prompt) and mil_lambda with the tuned config")
     tu.set_defaults(func=_cmd_tune)
 
 

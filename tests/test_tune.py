@@ -1,0 +1,34 @@
+"""Tuning on validation splits: grid keys reach the config, and the rule picks what it says."""
+import pandas as pd
+import pytest
+
+from tgdfer.config import load_config
+from tgdfer.tune import DESIGN_GRID, GRID, TRAINING_GRID, choose, expand
+
+
+def test_alias_sets_every_field():
+    ov = expand({"train.lr": 3e-4, "model.mil_lambda": 0.25})
+    assert ov == {"train.lr_head": 3e-4, "train.lr_prompt": 3e-4, "model.mil_lambda": 0.25}
+    cfg = load_config("tgdfer-tiny", "tgdfer", ov)
+    assert (cfg.train.lr_head, cfg.train.lr_prompt, cfg.model.mil_lambda) == (3e-4, 3e-4, 0.25)
+
+
+@pytest.mark.parametrize("grid", [GRID, DESIGN_GRID, TRAINING_GRID])
+def test_every_grid_setting_is_a_config(grid):
+    for key, values in grid.items():
+        for v in values:
+            load_config("tgdfer-tiny", "tgdfer", expand({key: v}))      # raises on an unknown field
+
+
+def test_rule_ties_go_to_frame_auc_then_first_listed():
+    rows = []
+    for lr, uar, auc in [(1e-3, 0.700, 0.80), (3e-4, 0.705, 0.70), (3e-3, 0.650, 0.95)]:
+        for fold in (1, 2):
+            for seed in (0, 1):
+                rows.append(dict(lr=lr, fold=fold, seed=seed, val_uar=uar + 0.001 * seed, val_war=uar,
+                                 val_frame_auc=auc))
+    s = choose(pd.DataFrame(rows), {"train.lr": TRAINING_GRID["train.lr"]})
+    assert s.loc[s.chosen, "lr"].item() == 1e-3        # within 1 point of the best UAR, higher frame AUC
+    rows = [dict(r, val_frame_auc=0.8) for r in rows]
+    s = choose(pd.DataFrame(rows), {"train.lr": TRAINING_GRID["train.lr"]})
+    assert s.loc[s.chosen, "lr"].item() == 1e-3        # full tie: the first listed
