@@ -168,11 +168,12 @@ def test_tables_show_intervals_paired_differences_floors_and_dash_without_frame_
     main = files["main"].read_text()
     assert "fold x seed runs" in main and "majority-class share" in main
     tg = next(line for line in main.splitlines() if line.startswith("| TG-DFER") and "generated benchmark" in line)
-    assert "75.0 [11.5, 138.5]" in tg and "2 folds (of 5) x 2 seeds" in tg        # fold means 0.7, 0.8
+    # fold means 0.7, 0.8: s 0.0707, se sqrt((1/2 + 1/4) s^2) 0.0612 (Nadeau-Bengio), t(0.975, 1) 12.706
+    assert "75.0 [-2.8, 152.8]" in tg and "2 folds (of 5) x 2 seeds" in tg
     mil = next(line for line in main.splitlines() if line.startswith("| MIL only"))
-    assert "-12.5 [-44.3, +19.3] |" in mil                                         # paired, no marker
+    assert "-12.5 [-51.4, +26.4] |" in mil                                         # paired, no marker
     cmp = next(line for line in main.splitlines() if line.startswith("| CLIP mean-pool"))
-    assert "-45.0 [-108.5, +18.5] |" in cmp                                       # fold diffs -0.4, -0.5
+    assert "-45.0 [-122.8, +32.8] |" in cmp                                       # fold diffs -0.4, -0.5
     assert any(line.startswith("| chance") and "| 14.3 |" in line for line in main.splitlines())
     loc = files["localisation"].read_text()
     rows = {line.split(" | ")[1]: line for line in loc.split("### Frame evidence: contrastive")[0].splitlines()

@@ -35,13 +35,7 @@ def _runs(rec: pd.DataFrame, run_name: str, metric: str, dataset: str, which: st
     return sel[["fold", "seed", "value"]]
 
 
-def _pct(e: stats.Estimate, sign: bool = False) -> str:
-    """'67.7 [64.3, 71.1]' (in %), '67.7' without an interval, '-' for no value."""
-    if e.unit == "none" or np.isnan(e.mean):
-        return "-"
-    f = "{:+.1f}" if sign else "{:.1f}"
-    out = f.format(100 * e.mean)
-    return out if np.isnan(e.lo) else f"{out} [{f.format(100 * e.lo)}, {f.format(100 * e.hi)}]"
+_pct = stats.pct
 
 
 def _cell(rec: pd.DataFrame, run_name: str, metric: str, dataset: str) -> str:
