@@ -27,7 +27,7 @@ def test_t_interval_by_hand():
 
 def test_seeds_are_averaged_within_a_fold_and_the_interval_is_over_folds():
     # fold means 0.6, 0.7, 0.8 (fold 2 has one seed): mean 0.7, the interval of the three fold means
-    e = clustered(runs({(1, 0): 0.5, (1, 1): 0.7, (2, 0): 0.7, (3, 0): 0.9, (3, 1): 0.7}), cv_ratio=0.0)
+    e = clustered(runs({(1, 0): 0.5, (1, 1): 0.7, (2, 0): 0.7, (3, 0): 0.9, (3, 1): 0.7}), cv_ratio=0.0, seed_floor=False)
     assert (e.unit, e.n) == ("folds", 3)
     assert e.mean == pytest.approx(0.7)
     assert (e.lo, e.hi) == (pytest.approx(0.451586, abs=1e-6), pytest.approx(0.948414, abs=1e-6))
@@ -49,7 +49,7 @@ def test_one_fold_falls_back_to_its_seeds_and_one_run_has_no_interval():
 def test_paired_difference_matches_fold_and_seed_and_ignores_unpaired_runs():
     ref = runs({(1, 0): 0.5, (1, 1): 0.6, (2, 0): 0.7, (2, 1): 0.8})
     var = runs({(1, 0): 0.6, (1, 1): 0.8, (2, 0): 0.8, (2, 1): 0.9, (2, 2): 0.1})   # seed 2 has no partner
-    e = paired(var, ref, cv_ratio=0.0)
+    e = paired(var, ref, cv_ratio=0.0, seed_floor=False)
     # differences: fold 1 (0.1, 0.2) -> 0.15, fold 2 (0.1, 0.1) -> 0.1; mean 0.125, sd 0.0353553, se 0.025
     half = T975_DF1 * 0.025
     assert (e.unit, e.n) == ("folds", 2)
@@ -62,7 +62,7 @@ def test_paired_difference_matches_fold_and_seed_and_ignores_unpaired_runs():
 def test_a_difference_whose_interval_excludes_zero_is_flagged():
     ref = runs({(1, 0): 0.5, (2, 0): 0.5, (3, 0): 0.5})
     up = runs({(1, 0): 0.60, (2, 0): 0.62, (3, 0): 0.64})       # +0.10, +0.12, +0.14: [0.0703, 0.1697]
-    e = paired(up, ref, cv_ratio=0.0)
+    e = paired(up, ref, cv_ratio=0.0, seed_floor=False)
     assert e.excludes_zero and e.lo == pytest.approx(0.12 - T975_DF2 * 0.02 / math.sqrt(3))
     down = paired(ref, up)
     assert down.excludes_zero and down.hi < 0
@@ -71,12 +71,23 @@ def test_a_difference_whose_interval_excludes_zero_is_flagged():
 
 
 def test_fold_means_get_the_nadeau_bengio_correction_and_seeds_of_one_fold_do_not():
-    # fold means 0.6, 0.7, 0.8: s = 0.1; corrected se sqrt((1/3 + 1/4) * 0.01) = 0.0763763 (not 0.1 / sqrt(3))
+    # fold means 0.6, 0.7, 0.8: s = 0.1; corrected se sqrt((1/3 + 1/3.6) * 0.01) (not 0.1 / sqrt(3))
     e = clustered(runs({(1, 0): 0.6, (2, 0): 0.7, (3, 0): 0.8}))
-    half = T975_DF2 * math.sqrt((1 / 3 + CV_RATIO) * 0.01)
-    assert CV_RATIO == 0.25 and half == pytest.approx(0.328621, abs=1e-6)
+    half = T975_DF2 * math.sqrt((1 / 3 + 1 / 3.6) * 0.01)
+    assert CV_RATIO == pytest.approx(0.277778, abs=1e-6) and half == pytest.approx(0.336354, abs=1e-6)
     assert (e.lo, e.hi) == (pytest.approx(0.7 - half), pytest.approx(0.7 + half))
     seeds = clustered(runs({(2, 0): 0.6, (2, 1): 0.8, (2, 2): 0.7}))
     assert (seeds.lo, seeds.hi) == (pytest.approx(0.451586, abs=1e-6), pytest.approx(0.948414, abs=1e-6))
     d = paired(runs({(1, 0): 0.60, (2, 0): 0.62, (3, 0): 0.64}), runs({(1, 0): 0.5, (2, 0): 0.5, (3, 0): 0.5}))
     assert d.lo == pytest.approx(0.12 - T975_DF2 * math.sqrt((1 / 3 + CV_RATIO) * 0.0004))
+
+
+def test_fold_means_that_agree_by_chance_cannot_beat_the_seed_noise():
+    # every fold's seeds spread 0.5 .. 0.9 (variance 0.04, 3 seeds: a fold mean carries 0.04 / 3 of seed noise),
+    # but the fold means are 0.70, 0.70, 0.71: their own s^2 (3.3e-5) is far below what the seeds allow
+    vals = {(f, s): v + (0.01 if f == 3 else 0.0) for f in (1, 2, 3) for s, v in enumerate((0.5, 0.7, 0.9))}
+    e = clustered(runs(vals))
+    half = T975_DF2 * math.sqrt((1 / 3 + CV_RATIO) * 0.04 / 3)
+    assert (e.lo, e.hi) == (pytest.approx(e.mean - half), pytest.approx(e.mean + half))
+    plain = clustered(runs(vals), cv_ratio=0.0, seed_floor=False)
+    assert plain.hi - plain.lo < 0.1 * (e.hi - e.lo)

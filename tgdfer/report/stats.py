@@ -2,14 +2,22 @@
 
 In: values with their fold and seed (a DataFrame with columns fold, seed, value). Out: `Estimate`s.
 Runs of one fold share their test clips, so a fold is a cluster: seeds are averaged within a fold and
-a t-interval (scipy's t quantiles) is taken over the J fold means with J - 1 degrees of freedom. The folds'
-training sets overlap (in 5-fold cross-validation any two share 3 of their 4 folds), so fold means are
-not independent and s^2 / J understates the variance of their mean; the tables use the correction of
-Nadeau and Bengio (2003, "Inference for the generalization error"), (1/J + n_test/n_train) s^2 with
-n_test/n_train = 1/4 for 5 folds (`CV_RATIO`), which widens a 5-fold interval by 1.5x and a 3-fold one by
-1.3x. With one fold the interval is over its seeds (no correction: the seeds share one training set);
-with one run there is none. A difference to the reference run is paired on (fold, seed) and summarised
-the same way; it is marked where its interval excludes 0.
+a t-interval (scipy's t quantiles) is taken over the J fold means with J - 1 degrees of freedom. Two
+corrections make it honest about what J = 3 or 5 fold means can show:
+- The folds' training sets overlap (in 5-fold cross-validation any two share 3 of their 4 folds), so fold
+  means are not independent and s^2 / J understates the variance of their mean. The corrected resampled
+  t-test of Nadeau and Bengio (2003), in its k-fold form (Bouckaert and Frank 2004), uses
+  (1/J + n_test/n_train) s^2 instead; here n_test/n_train = 1/3.6 (a test fold against the 4 training
+  folds less the 10% held out for validation: `CV_RATIO`). It was derived for differences between two
+  learners on the same splits (the paired Δ of the tables) and is applied to single means the same way.
+  It is a heuristic: no unbiased variance estimate exists for k-fold cross-validation (Bengio and
+  Grandvalet 2004). It widens a 5-fold interval by about 1.5x and a 3-fold one by about 1.4x.
+- A floor: the fold means' variance is taken as at least the seeds' variance within a fold divided by
+  the seeds a fold, since each fold mean carries that much seed noise; three fold means that happen to
+  agree cannot give an interval narrower than the seed noise allows.
+With one fold the interval is over its seeds (seed noise only: the seeds share one training set and one
+test fold); with one run there is none. A difference to the reference run is paired on (fold, seed) and
+summarised the same way; it is marked where its interval excludes 0.
 """
 from __future__ import annotations
 
@@ -20,10 +28,11 @@ import pandas as pd
 from scipy import stats
 
 LEVEL = 0.95
-CV_RATIO = 0.25           # n_test / n_train of one fold of 5-fold cross-validation (Nadeau-Bengio correction)
+CV_RATIO = 1 / 3.6        # n_test / n_train: a test fold against 4 training folds less 10% validation (Nadeau-Bengio)
 METHOD = ("mean [95% CI] over the fold x seed runs: seeds averaged within a fold, t-interval over the J fold means "
           "(J - 1 degrees of freedom) with the variance corrected for the folds' overlapping training sets "
-          "(Nadeau & Bengio 2003: (1/J + 1/4) s² in place of s²/J); with one fold, t-interval over its seeds; "
+          "(Nadeau & Bengio 2003: (1/J + n_test/n_train) s² in place of s²/J, n_test/n_train = 1/3.6) and s² at "
+          "least the within-fold seed variance over the seeds a fold; with one fold, t-interval over its seeds; "
           "one run: no interval; intervals are not clipped to [0, 100]")
 PAIRED = ("Δ [95% CI]: the row minus TG-DFER on the same fold and seed (runs without a partner left out), "
           "interval as above; * where the interval excludes 0")
@@ -45,21 +54,31 @@ class Estimate:
 NONE = Estimate(float("nan"), float("nan"), float("nan"), 0, "none")
 
 
-def t_interval(values, level: float = LEVEL, ratio: float = 0.0) -> tuple[float, float, float]:
+def t_interval(values, level: float = LEVEL, ratio: float = 0.0, min_var: float = 0.0) -> tuple[float, float, float]:
     """(mean, lo, hi) of a t-interval with len - 1 degrees of freedom; lo = hi = nan for one value.
-    `ratio` > 0: the standard error is sqrt((1/n + ratio) s^2) (Nadeau-Bengio) instead of sqrt(s^2 / n)."""
+    `ratio` > 0: the standard error is sqrt((1/n + ratio) s^2) (Nadeau-Bengio) instead of sqrt(s^2 / n);
+    `min_var`: s^2 is taken as at least this."""
     v = np.asarray(values, float)
     m = float(v.mean())
     if len(v) < 2:
         return m, float("nan"), float("nan")
-    se = float(np.sqrt((1 / len(v) + ratio) * v.var(ddof=1)))
+    se = float(np.sqrt((1 / len(v) + ratio) * max(float(v.var(ddof=1)), min_var)))
     half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * se)
     return m, m - half, m + half
 
 
-def clustered(df: pd.DataFrame, value: str = "value", level: float = LEVEL, cv_ratio: float = CV_RATIO) -> Estimate:
+def seed_noise(df: pd.DataFrame, value: str = "value") -> float:
+    """The variance a fold mean carries from its seeds: mean within-fold seed variance / mean seeds a fold
+    (0 where no fold has two seeds)."""
+    g = df.groupby("fold")[value]
+    var = g.var(ddof=1).dropna()
+    return float(var.mean() / g.size()[var.index].mean()) if len(var) else 0.0
+
+
+def clustered(df: pd.DataFrame, value: str = "value", level: float = LEVEL, cv_ratio: float = CV_RATIO,
+              seed_floor: bool = True) -> Estimate:
     """Mean and interval of `value` over runs (columns fold, seed), folds as clusters (module docstring);
-    `cv_ratio` = 0 gives the uncorrected interval over fold means."""
+    `cv_ratio` = 0 and `seed_floor` = False give the plain t-interval over fold means."""
     df = df.dropna(subset=[value])
     if df.empty:
         return NONE
@@ -68,15 +87,18 @@ def clustered(df: pd.DataFrame, value: str = "value", level: float = LEVEL, cv_r
         values, unit = folds.to_numpy(), "folds"
     else:
         values, unit = df[value].to_numpy(), ("seeds" if len(df) > 1 else "run")
-    m, lo, hi = t_interval(values, level, cv_ratio if unit == "folds" else 0.0)
+    if unit == "folds":
+        m, lo, hi = t_interval(values, level, cv_ratio, seed_noise(df, value) if seed_floor else 0.0)
+    else:
+        m, lo, hi = t_interval(values, level)
     return Estimate(m, lo, hi, len(values), unit)
 
 
 def paired(df: pd.DataFrame, ref: pd.DataFrame, value: str = "value", level: float = LEVEL,
-           cv_ratio: float = CV_RATIO) -> Estimate:
+           cv_ratio: float = CV_RATIO, seed_floor: bool = True) -> Estimate:
     """`df - ref` matched on (fold, seed), then `clustered`; runs without a partner are left out."""
     both = df[["fold", "seed", value]].merge(ref[["fold", "seed", value]], on=["fold", "seed"], suffixes=("", "_ref"))
-    return clustered(both.assign(diff=both[value] - both[f"{value}_ref"]), "diff", level, cv_ratio)
+    return clustered(both.assign(diff=both[value] - both[f"{value}_ref"]), "diff", level, cv_ratio, seed_floor)
 
 
 def pct(e: Estimate, sign: bool = False) -> str:
