@@ -148,9 +148,7 @@ def _cmd_zeroshot(a) -> int:
 
 
 def _cmd_tune(a) -> int:
-    from .tune import run_tuning
-
-    from .tune import DESIGN_GRID, GRID, TRAINING_GRID
+    from .tune import DESIGN_GRID, GRID, TRAINING_GRID, run_tuning
 
     if a.design and a.training:
         raise SystemExit("tune: choose one of --design and --training")

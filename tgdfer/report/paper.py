@@ -29,13 +29,7 @@ REF = "tgdfer"
 K = 4
 
 
-def _runs(rec: pd.DataFrame, run_name: str, metric: str, dataset: str, which: str = "last") -> pd.DataFrame:
-    """One value a run: columns fold, seed, value."""
-    sel = rec[(rec.run_name == run_name) & (rec.metric == metric) & (rec.dataset == dataset) & (rec.which == which)]
-    return sel[["fold", "seed", "value"]]
-
-
-_pct = stats.pct
+_runs, _pct = stats.run_values, stats.pct
 
 
 def _cell(rec: pd.DataFrame, run_name: str, metric: str, dataset: str) -> str:
@@ -296,9 +290,8 @@ def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
     loc = _localisation_md(rec, load_variants())
     if loc is not None:
         files["localisation"] = atomic_write_text(out / "localisation.md", loc)
-    claims = claims_table(rec)
     if rec.run_name.str.startswith("tgdfer+").any():
-        files["claims"] = atomic_write_text(out / "claims.md", CLAIMS_RULE + "\n\n" + _md(claims))
+        files["claims"] = atomic_write_text(out / "claims.md", CLAIMS_RULE + "\n\n" + _md(claims_table(rec)))
     pc = per_class_table(rec, class_names("dfew"), conf)
     files["per_class"] = atomic_write_text(out / "per_class.md", (
         f"TG-DFER per-class recall, UAR and WAR (last epoch, in %); {stats.METHOD}. {CHANCE} "

@@ -101,6 +101,12 @@ def paired(df: pd.DataFrame, ref: pd.DataFrame, value: str = "value", level: flo
     return clustered(both.assign(diff=both[value] - both[f"{value}_ref"]), "diff", level, cv_ratio, seed_floor)
 
 
+def run_values(rec: pd.DataFrame, run_name: str, metric: str, dataset: str, which: str = "last") -> pd.DataFrame:
+    """One value a run from the records (`results/records.csv`): columns fold, seed, value."""
+    sel = rec[(rec.run_name == run_name) & (rec.metric == metric) & (rec.dataset == dataset) & (rec.which == which)]
+    return sel[["fold", "seed", "value"]]
+
+
 def pct(e: Estimate, sign: bool = False) -> str:
     """'67.7 [64.3, 71.1]' (in %), '67.7' without an interval, '-' for no value. A bound that would print as
     0.0 gets two decimals, so the side of 0 it lies on (what '*' and the claims' verdicts read) stays visible."""
@@ -114,4 +120,4 @@ def pct(e: Estimate, sign: bool = False) -> str:
     return out if np.isnan(e.lo) else f"{out} [{bound(e.lo)}, {bound(e.hi)}]"
 
 
-__all__ = ["Estimate", "pct", "t_interval", "clustered", "paired", "METHOD", "PAIRED", "LEVEL", "CV_RATIO"]
+__all__ = ["Estimate", "pct", "run_values", "t_interval", "clustered", "paired", "METHOD", "PAIRED", "LEVEL", "CV_RATIO"]
