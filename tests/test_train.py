@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from tgdfer.metrics import clip_metrics, localisation
-from tgdfer.engine.checkpoint import load_model, save_checkpoint
+from tgdfer.engine.checkpoint import load_model, read_checkpoint, save_checkpoint
 from tgdfer.engine.run import train
 
 QUICK = {"train.epochs": 2, "train.batch_size": 8, "train.workers": 0}
@@ -44,7 +44,7 @@ def test_cli_training_writes_a_run_folder(synth_root, tmp_path):
 
 
 def _state(path):
-    return torch.load(path, map_location="cpu", weights_only=False)["model"]
+    return read_checkpoint(path)["model"]
 
 
 class Killed(Exception):

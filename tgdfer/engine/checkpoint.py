@@ -2,6 +2,8 @@
 
 A checkpoint stores the config, the class names, the backbone's weight source and every trainable or
 non-backbone tensor; frozen backbone weights are restored from their recorded source (checked by SHA256).
+It holds tensors and plain values only, and is read by torch's safe loader: loading a checkpoint from
+elsewhere can fail, never run code (`safe_load`). Format 1 (earlier versions) loads safely as well.
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import torch
 
 from ..config import Config, apply_overrides
 from ..io import atomic_torch_save
+from ..safe_load import safe_torch_load, to_plain
 from ..model import TGDFER, create_model
 
-FORMAT = "tgdfer-checkpoint-1"
+FORMAT = "tgdfer-checkpoint-2"                  # 2: tensors and plain values only
+READABLE = ("tgdfer-checkpoint-1", FORMAT)      # 1: NumPy random state and scalars inside (loads safely too)
 
 
 def _saved_keys(model: TGDFER) -> set[str]:
@@ -30,8 +34,8 @@ def model_state(model: TGDFER) -> dict:
 
 
 def save_checkpoint(path: Path, model: TGDFER, cfg: Config, extra: dict) -> None:
-    atomic_torch_save(path, {"format": FORMAT, "config": cfg.to_dict(), "class_names": model.class_names,
-                             "backbone": model.backbone.info, "model": model_state(model), **extra})
+    atomic_torch_save(path, {"format": FORMAT, "config": to_plain(cfg.to_dict()), "class_names": list(model.class_names),
+                             "backbone": to_plain(model.backbone.info), "model": model_state(model), **to_plain(extra)})
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -39,8 +43,8 @@ def read_checkpoint(path: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist: give a run folder's last.pt or best.pt "
                                 "(written by `python -m tgdfer train`)")
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
+    ck = safe_torch_load(path, numpy_arrays=True)          # NumPy arrays: format-1 resume state
+    if not isinstance(ck, dict) or ck.get("format") not in READABLE:
         raise ValueError(f"{path} is not a tgdfer checkpoint (expected one written by `python -m tgdfer train`)")
     return ck
 

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..data.dataset import ClipDataset
 from ..io import atomic_torch_save, atomic_write_json
 from ..progress import progress
+from ..safe_load import safe_torch_load
 
 
 def backbone_key(model) -> str:
@@ -67,7 +68,7 @@ class FeatureCache:
         n_views = views if kind == "train" else views * crops
         per_view = []
         for v in range(n_views):
-            store = torch.load(self._file(kind, v), weights_only=False) if self._file(kind, v).is_file() else {}
+            store = safe_torch_load(self._file(kind, v)) if self._file(kind, v).is_file() else {}
             missing = table[~table["path"].isin(store)]
             if len(missing):
                 store.update(self._encode(missing, kind, v, views, crops, batch_size, workers, device, autocast))

@@ -38,8 +38,9 @@ from ..model import TGDFER, create_model
 from ..model.losses import tgdfer_loss
 from ..paths import default_runs_dir, run_name
 from ..progress import progress
+from ..safe_load import numpy_rng_state, set_numpy_rng_state
 from ..seeding import seed_everything
-from .checkpoint import model_state, save_checkpoint
+from .checkpoint import model_state, read_checkpoint, save_checkpoint
 from .device import autocast_factory, environment, resolve_precision, setup_device
 from .evaluate import evaluate_loader, write_predictions
 from .feature_cache import CachedClips, FeatureCache, train_views
@@ -246,7 +247,7 @@ def resume_run(run: Run, resume: bool) -> None:
     """Continue from `last.pt` when asked (same identity only); refuse to overwrite a finished run."""
     last_ck = run.run_dir / "last.pt"
     if resume and last_ck.is_file():
-        ck = torch.load(last_ck, map_location="cpu", weights_only=False)
+        ck = read_checkpoint(last_ck)
         identity = run.identity
         if ck.get("identity") != identity:
             diff = sorted(k for k in identity if ck.get("identity", {}).get(k) != identity[k])
@@ -257,7 +258,7 @@ def resume_run(run: Run, resume: bool) -> None:
         run.scheduler.load_state_dict(ck["scheduler"])
         run.scaler.load_state_dict(ck["scaler"])
         torch.set_rng_state(ck["rng"]["torch"])
-        np.random.set_state(ck["rng"]["numpy"])
+        set_numpy_rng_state(ck["rng"]["numpy"])
         run.start_epoch, run.step, run.history, run.best = ck["epoch"] + 1, ck["step"], ck["history"], ck["best"]
         run.log(f"resumed {run.run_dir} after epoch {ck['epoch'] + 1} (step {run.step})")
     elif resume:
@@ -359,7 +360,7 @@ def save_epoch(run: Run, epoch: int, row: dict, callback=None) -> None:
     save_checkpoint(run.run_dir / "last.pt", run.model, run.cfg, {
         "trained_on": run.trained_on, "identity": run.identity, "epoch": epoch, "step": run.step, "history": run.history, "best": run.best,
         "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
-        "scaler": run.scaler.state_dict(), "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()}})
+        "scaler": run.scaler.state_dict(), "rng": {"torch": torch.get_rng_state(), "numpy": numpy_rng_state()}})
     atomic_write_text(run.run_dir / "history.csv", pd.DataFrame(run.history).to_csv(index=False))
     if callback is not None:
         callback(row)
@@ -374,7 +375,7 @@ def finish_run(run: Run) -> dict:
     write_predictions(run.run_dir, res_last, model.class_names)
     res_best = res_last
     if (run.run_dir / "best.pt").is_file() and run.best["epoch"] != len(run.history):
-        best_state = torch.load(run.run_dir / "best.pt", map_location="cpu", weights_only=False)["model"]
+        best_state = read_checkpoint(run.run_dir / "best.pt")["model"]
         last_state = model_state(model)
         model.load_state_dict(best_state, strict=False)
         res_best = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
