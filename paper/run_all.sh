@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Every run behind the paper's tables, on DFEW (5 folds) and FERV39k, through the training notebook.
+# Every run behind the paper's tables, on DFEW (5 folds) and FERV39k. The runs are not listed here: they come from
+# `python -m tgdfer plan` (TG-DFER, the baselines and the ablation axes of tgdfer/configs/variants.json), the same
+# plan the generated benchmark's demo and regeneration run, so the two sweeps cannot drift apart.
 #
 #   DFEW=/data/DFEW FERV39K=/data/FERV39k bash paper/run_all.sh          # everything
-#   DFEW=/data/DFEW ONLY=main bash paper/run_all.sh                      # main rows only
+#   DFEW=/data/DFEW ONLY=main bash paper/run_all.sh                      # TG-DFER rows only (or baselines, ablations,
+#                                                                        # a comma-separated choice; FERV39k: FERV39K_ONLY)
+#   DRY_RUN=1 DFEW=/data/DFEW bash paper/run_all.sh                      # print the commands, run nothing
 #
 # Expected GPU time (estimates from the FLOP count of `python -m tgdfer report`, 3x forward for a training
 # step, at 40% of an H100's bf16 peak, plus data loading; NOT measured in this repository, whose machine
@@ -10,58 +14,30 @@
 #   one DFEW fold (9.4k train clips)      ~1 GPU-hour on an H100 (~2 on an A100), peak memory ~40 GB at batch 48
 #   FERV39k (31k train clips)             ~3.5 GPU-hours on an H100 (~7 on an A100)
 #   main rows (5 DFEW folds + FERV39k)    ~8.5 GPU-hours on an H100
-#   ablations (12 settings x 5 folds)     ~60 GPU-hours on an H100; set ABLATION_FOLDS="1" for ~12
+#   ablations (13 settings x 5 folds)     ~65 GPU-hours on an H100; set ABLATION_FOLDS="1" for ~13
 #   baselines (3 variants x 5 folds)      ~15 GPU-hours on an H100
-# Every run writes runs/<dataset>/fold<k>/<run name>/seed<s>/ and resumes when restarted.
+# Every run writes runs/<dataset>/fold<k>/<run name>/seed<s>/ and resumes when restarted (--resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NB=notebooks/03_train.ipynb
-OUT=build/paper_runs
 CONFIG=${CONFIG:-tgdfer-b16}
 FOLDS=${FOLDS:-"1 2 3 4 5"}
-ABLATION_FOLDS=${ABLATION_FOLDS:-"1 2 3 4 5"}
+ABLATION_FOLDS=${ABLATION_FOLDS:-"$FOLDS"}
+SEEDS=${SEEDS:-"0"}
 ONLY=${ONLY:-all}
+FERV39K_ONLY=${FERV39K_ONLY:-main,baselines}          # FERV39k's table has no ablation rows
+OUT=build/paper_runs
 mkdir -p "$OUT"
 
-run() {  # run NAME, then papermill parameter flags
-  local name=$1; shift
-  echo "== $name"
-  papermill "$NB" "$OUT/$name.ipynb" -p config "$CONFIG" -p epochs 0 -p runs_dir runs -p resume True "$@"
+sweep() {  # sweep NAME DATASET ROOT FOLDS ABLATION_FOLDS ONLY
+  python -m tgdfer plan --dataset "$2" --root "$3" --config "$CONFIG" --folds "$4" --ablation-folds "$5" \
+    --seeds "$SEEDS" --only "$6" --runs-dir runs > "$OUT/$1.sh"
+  echo "== $1: $(wc -l < "$OUT/$1.sh") runs ($OUT/$1.sh)"
+  if [ -z "${DRY_RUN:-}" ]; then bash -euo pipefail -x "$OUT/$1.sh"; fi
 }
 
-if [ -n "${DFEW:-}" ]; then
-  for fold in $FOLDS; do
-    run "dfew_fold${fold}_tgdfer" -p dataset dfew -r root "$DFEW" -p fold "$fold"
-  done
-  if [ "$ONLY" = all ]; then
-    for variant in clip-meanpool dfer-clip-like mil-only; do
-      for fold in $FOLDS; do
-        run "dfew_fold${fold}_${variant}" -p dataset dfew -r root "$DFEW" -p fold "$fold" -p variant "$variant"
-      done
-    done
-    for fold in $ABLATION_FOLDS; do
-      for t in none classname learnable descriptions; do
-        run "dfew_fold${fold}_text_${t}" -p dataset dfew -r root "$DFEW" -p fold "$fold" -p text "$t"
-      done
-      run "dfew_fold${fold}_vp_false" -p dataset dfew -r root "$DFEW" -p fold "$fold" -r visual_prompt false
-      for t in none short long; do
-        run "dfew_fold${fold}_temporal_${t}" -p dataset dfew -r root "$DFEW" -p fold "$fold" -p temporal "$t"
-      done
-      for p in mean max topk attention; do
-        run "dfew_fold${fold}_pool_${p}" -p dataset dfew -r root "$DFEW" -p fold "$fold" -p pool "$p"
-      done
-    done
-  fi
-fi
-
-if [ -n "${FERV39K:-}" ]; then
-  run "ferv39k_tgdfer" -p dataset ferv39k -r root "$FERV39K" -p fold 1
-  if [ "$ONLY" = all ]; then
-    for variant in clip-meanpool dfer-clip-like mil-only; do
-      run "ferv39k_${variant}" -p dataset ferv39k -r root "$FERV39K" -p fold 1 -p variant "$variant"
-    done
-  fi
-fi
+if [ -n "${DFEW:-}" ]; then sweep dfew dfew "$DFEW" "$FOLDS" "$ABLATION_FOLDS" "$ONLY"; fi
+if [ -n "${FERV39K:-}" ]; then sweep ferv39k ferv39k "$FERV39K" "1" "1" "$FERV39K_ONLY"; fi
+if [ -n "${DRY_RUN:-}" ]; then exit 0; fi
 
 python -m tgdfer collect --runs runs --out results
 python -m tgdfer paper

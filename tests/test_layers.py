@@ -1,5 +1,6 @@
-"""The package's architecture as a test: folders are layers, imports only go down, no module cycle,
-no long function, and the old (pre-layer) import paths fail with the new path in the message."""
+"""The package's architecture as a test: folders are layers, imports only go down (entry points -> experiments ->
+engine / report -> model / data / synth -> shared helpers), the protocol's runners never import one another,
+no module cycle, no long function, no function with many positional parameters."""
 from __future__ import annotations
 
 import ast
@@ -11,9 +12,13 @@ import pytest
 import tgdfer
 
 PKG = Path(tgdfer.__file__).parent
-ENTRY = {"cli", "demo", "bench", "bench_protocol", "tune", "notebook", "prediction", "__init__", "__main__"}
-RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3}   # shared helpers 0, entry points 4
+ENTRY = {"cli", "notebook", "__init__", "__main__"}
+RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3, "experiments": 4}   # shared helpers 0, entry 5
+# experiments/: the protocol's parts (protocol, plan, pool, source) are shared by its runners; a runner (demo, tune,
+# zeroshot, bench, bench_protocol, prediction) never imports another runner
+EXPERIMENT_PARTS = {"protocol", "plan", "pool", "source", "__init__"}
 MAX_LINES = 80
+MAX_POSITIONAL = 7
 
 
 def module_name(path: Path) -> str:
@@ -45,7 +50,7 @@ def imports_of(path: Path) -> set[str]:
 def layer(mod: str) -> tuple[str, int]:
     parts = mod.split(".")
     if len(parts) == 1 or parts[1] in ENTRY:
-        return "entry points", 4
+        return "entry points", 5
     if parts[1] in RANK:
         return parts[1], RANK[parts[1]]
     if parts[1] in ("configs", "assets"):
@@ -95,16 +100,49 @@ def test_no_long_function():
 
 
 def test_every_layer_folder_says_what_it_holds():
-    for folder in ("model", "data", "synth", "engine", "report"):
+    for folder in ("model", "data", "synth", "engine", "report", "experiments"):
         doc = ast.get_docstring(ast.parse((PKG / folder / "__init__.py").read_text()))
         assert doc and len(doc.splitlines()) == 1, folder
 
 
-@pytest.mark.parametrize("old", sorted(tgdfer.MOVED))
-def test_old_import_paths_name_the_new_one(old):
-    with pytest.raises(ModuleNotFoundError, match=tgdfer.MOVED[old].replace(".", r"\.")):
-        importlib.import_module(old)
-    importlib.import_module(tgdfer.MOVED[old])
+def test_runners_of_the_protocol_do_not_import_each_other():
+    bad = []
+    for mod, deps in GRAPH.items():
+        parts = mod.split(".")
+        if len(parts) < 3 or parts[1] != "experiments" or parts[2] in EXPERIMENT_PARTS:
+            continue
+        for dep in deps:
+            d = dep.split(".")
+            if len(d) >= 3 and d[1] == "experiments" and d[2] not in EXPERIMENT_PARTS:
+                bad.append(f"{mod} imports {dep}")
+    assert not bad, "one runner of the protocol imports another (move what they share into protocol/plan/pool):\n" \
+        + "\n".join(bad)
+
+
+def test_no_function_takes_many_positional_parameters():
+    many = []
+    for p in FILES:
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                pos = [a for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
+                if len(pos) > MAX_POSITIONAL:
+                    many.append(f"{p.relative_to(PKG)}:{node.lineno} {node.name} ({len(pos)} positional)")
+    assert not many, f"functions with more than {MAX_POSITIONAL} positional parameters (make the rest keyword-only " \
+        "or pass a spec):\n" + "\n".join(many)
+
+
+def test_the_layers_test_sees_an_import_between_runners(tmp_path):
+    """The check above can fail: a runner importing another is caught."""
+    fake = tmp_path / "tgdfer" / "experiments" / "demo.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("from .tune import run_tuning\n")
+    global PKG
+    old, PKG = PKG, tmp_path / "tgdfer"
+    try:
+        deps = imports_of(fake)
+    finally:
+        PKG = old
+    assert "tgdfer.experiments.tune" in deps or "tgdfer.experiments" in deps
 
 
 def test_public_api_resolves():

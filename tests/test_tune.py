@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from tgdfer.config import load_config
-from tgdfer.tune import DESIGN_GRID, GRID, TRAINING_GRID, choose, expand
+from tgdfer.experiments.tune import DESIGN_GRID, GRID, TRAINING_GRID, choose, expand
 
 
 def test_alias_sets_every_field():

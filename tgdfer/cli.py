@@ -1,29 +1,11 @@
-"""Command line: `python -m tgdfer <command> --help`. Each command is a thin call into the package."""
+"""Command line: `python -m tgdfer <command> --help`. A table of commands: each command's parser is followed by its
+handler, and a handler only parses and calls the package."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from .config import CROP_SCALE
-
-
-def _cmd_generate(a) -> int:
-    from .synth.generate import GenerateConfig, generate
-
-    cfg = GenerateConfig(clips=a.clips, size=a.size, seed=a.seed, balanced=a.balanced, scene=a.scene,
-                         videos=not a.no_videos, replica=a.replica or "", placement=a.placement,
-                         min_per_class=a.min_per_class)
-    out = generate(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
-    print(f"benchmark ready at {out}")
-    return 0
-
-
-def _cmd_prepare(a) -> int:
-    from .data.prepare import prepare
-
-    rep = prepare(a.dataset, a.root, a.out, media=a.media, label_base=a.label_base, check_media=not a.no_media_check)
-    print(rep.to_text())
-    return 0 if rep.ok else 1
 
 
 def _overrides(a) -> dict:
@@ -35,169 +17,6 @@ def _overrides(a) -> dict:
         if v is not None:
             ov[key] = v
     return ov
-
-
-def _cmd_train(a) -> int:
-    from .engine.run import train
-
-    res = train(a.dataset, a.root, a.fold, a.config, a.variant, _overrides(a), seed=a.seed, device=a.device,
-                run_dir=a.run_dir, runs_dir=a.runs_dir, resume=a.resume, media=a.media, label_base=a.label_base,
-                deterministic=a.deterministic)
-    print(f"run folder: {res.run_dir}")
-    return 0
-
-
-def _cmd_evaluate(a) -> int:
-    from .engine.evaluate import evaluate
-
-    res = evaluate(a.checkpoint, a.dataset, a.root, a.fold, a.split, a.out, a.views, a.crops, device=a.device,
-                   media=a.media, label_base=a.label_base)
-    m = res.metrics
-    print(f"UAR {m['uar']:.4f}  WAR {m['war']:.4f}  ({m['n']} clips)")
-    if "loc_auc" in m:
-        print(f"frame localisation AUC {m['loc_auc']:.4f}, top-{m['loc_k']} precision {m['loc_topk_precision']:.3f} "
-              f"(chance {m['loc_topk_chance']:.3f})")
-    return 0
-
-
-def _cmd_predict(a) -> int:
-    import warnings
-
-    from .prediction import TrainedOnWarning, predict
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TrainedOnWarning)            # printed below, plainly, to stderr
-        res = predict(a.path, a.checkpoint, out=a.out, device=a.device, faces=not a.no_face_crop,
-                      crop_scale=a.crop_scale)
-    print(f"model: {res['model']['text']}", flush=True)
-    if res["warning"]:
-        print(f"WARNING: {res['warning']}", file=sys.stderr, flush=True)
-    for name, p in sorted(res["probabilities"].items(), key=lambda kv: -kv[1]):
-        print(f"{name:>15s}  {p:.3f}")
-    if res["faces_found"] is not None:
-        print(f"face track: a face detected in {res['faces_found']}/{len(res['frame_index'])} sampled frames"
-              + ("" if res["faces_found"] else " (none: the whole frames were used; is this a face video?)"))
-    print(f"relevance figure: {res['figure']}")
-    return 0
-
-
-def _cmd_pretrain_tiny(a) -> int:
-    from .engine.pretrain import pretrain_tiny
-
-    path = pretrain_tiny(a.out, frames=a.frames, epochs=a.epochs, seed=a.seed)
-    print(f"weights: {path}")
-    return 0
-
-
-def _cmd_report(a) -> int:
-    from .model import build_on_meta, model_report
-
-    for name in a.configs:
-        print(f"== {name}")
-        print(model_report(build_on_meta(name, variant=a.variant)).round(4).to_string(index=False))
-    return 0
-
-
-def _cmd_collect(a) -> int:
-    from .report.collect import collect
-    from .paths import resolve
-
-    files = collect(resolve(a.runs), resolve(a.out))
-    for k, v in files.items():
-        print(f"{k:10s} {v}")
-    return 0
-
-
-def _cmd_paper(a) -> int:
-    from .report.paper import build_paper
-    from .paths import resolve
-
-    files = build_paper(resolve(a.results), resolve(a.out), None if a.no_readme else resolve("README.md"))
-    for k, v in files.items():
-        print(f"{k:24s} {v}")
-    return 0
-
-
-def _cmd_demo(a) -> int:
-    from .demo import run_demo
-
-    res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)),
-                   full=a.full)
-    print(f"{'full regeneration' if a.full else 'demo'} finished in {res['seconds'] / 60:.1f} min: tables in {res['paper'] / 'tables'}, "
-          f"figures in {res['paper'] / 'figures'}, records in {res['results']}, runs in {res['runs']}")
-    return 0
-
-
-def _cmd_zeroshot(a) -> int:
-    import json
-
-    from .engine.zeroshot import zero_shot
-    from .io import atomic_write_json
-    from .paths import resolve
-    from .synth.source import resolve_dataset
-
-    from .demo import PROTOCOL
-
-    _, root = resolve_dataset("synth", a.root, clips=PROTOCOL["clips"], size=PROTOCOL["size"],
-                              min_per_class=PROTOCOL["min_per_class"], videos=False)
-    res = {"decision (training split of fold 1)": zero_shot(root, a.config, (1,), "train"),
-           "report (test clips of every fold)": zero_shot(root, a.config, (1, 2, 3, 4, 5), "test")}
-    atomic_write_json(resolve(a.out), res)
-    print(json.dumps(res, indent=1))
-    return 0
-
-
-def _cmd_tune(a) -> int:
-    from .tune import DESIGN_GRID, GRID, TRAINING_GRID, run_tuning
-
-    if a.design and a.training:
-        raise SystemExit("tune: choose one of --design and --training")
-    name, grid = ("tuning_design", DESIGN_GRID) if a.design else ("tuning_training", TRAINING_GRID) if a.training \
-        else ("tuning", GRID)
-    s = run_tuning(folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)), grid=grid, name=name)
-    print(s.round(4).to_string(index=False))
-    print(f"written: results/{name}.csv, results/{name}.md")
-    return 0
-
-
-def _cmd_faces(a) -> int:
-    from .data.faces import extract_faces
-
-    crop_scale = a.crop_scale
-    if a.margin is not None:                                         # deprecated: margin per side
-        if crop_scale is not None:
-            raise ValueError("give --crop-scale or the deprecated --margin, not both (--crop-scale = 1 + 2 x margin)")
-        crop_scale = 1 + 2 * a.margin
-        print(f"warning: --margin is deprecated; this run uses --crop-scale {crop_scale:g} (= 1 + 2 x {a.margin:g}). "
-              f"The default, {CROP_SCALE}, frames faces like DFEW's clips.", file=sys.stderr)
-    reports = extract_faces(a.input, a.out, size=a.size, crop_scale=crop_scale or CROP_SCALE, workers=a.workers,
-                            detect_every=a.detect_every, label=a.label)
-    by = {}
-    for r in reports:
-        by.setdefault(r.status.split(":")[0], []).append(r)
-    print(f"{len(reports)} clip(s): " + ", ".join(f"{len(v)} {k}" for k, v in sorted(by.items())))
-    for r in by.get("partial", []):
-        print(f"  partial (face in {r.found}/{r.frames} frames, gaps bridged): {r.source}")
-    for r in by.get("no face", []) + by.get("error", []):
-        print(f"  {r.status}: {r.source}")
-    print(f"crops under {a.out}/clip_224x224/, index {a.out}/clips.csv, every clip listed in {a.out}/faces_report.csv")
-    return 0
-
-
-def _cmd_bench(a) -> int:
-    if a.protocol:
-        from .bench_protocol import format_protocol, run_protocol
-
-        print(format_protocol(run_protocol(out=a.out, compile_=a.compile)))
-        return 0
-    from .bench import format_table, run
-
-    res = run(configs=tuple(a.configs), device=a.device, precisions=a.precision, iters=a.iters, data=not a.no_data,
-              cache_epoch=not a.no_cache_epoch, out=a.out, label=a.label)
-    print(format_table(res))
-    if a.out:
-        print(f"\nJSON: {a.out}")
-    return 0
 
 
 def _add_data_args(p, root_required=True) -> None:
@@ -214,6 +33,8 @@ def _add_media_args(p) -> None:
     p.add_argument("--label-base", type=int, default=1, choices=[0, 1],
                    help="DFEW CSV label base; the official files are 1-based (default 1)")
 
+
+# ----------------------------------------------------------------------------- commands: parser, then handler
 
 def _parser_generate(sub) -> None:
     g = sub.add_parser("generate", help="render the generated benchmark in the official DFEW layout",
@@ -237,6 +58,17 @@ def _parser_generate(sub) -> None:
     g.set_defaults(func=_cmd_generate)
 
 
+def _cmd_generate(a) -> int:
+    from .synth.generate import GenerateConfig, generate
+
+    cfg = GenerateConfig(clips=a.clips, size=a.size, seed=a.seed, balanced=a.balanced, scene=a.scene,
+                         videos=not a.no_videos, replica=a.replica or "", placement=a.placement,
+                         min_per_class=a.min_per_class)
+    out = generate(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
+    print(f"benchmark ready at {out}")
+    return 0
+
+
 def _parser_prepare(sub) -> None:
     r = sub.add_parser("prepare", help="validate a dataset and write DFER-CLIP annotation files",
                        description="Validate a dataset in its official layout, count clips per fold and class, compare "
@@ -247,6 +79,14 @@ def _parser_prepare(sub) -> None:
     _add_media_args(r)
     r.add_argument("--no-media-check", action="store_true", help="only read the split files")
     r.set_defaults(func=_cmd_prepare)
+
+
+def _cmd_prepare(a) -> int:
+    from .data.prepare import prepare
+
+    rep = prepare(a.dataset, a.root, a.out, media=a.media, label_base=a.label_base, check_media=not a.no_media_check)
+    print(rep.to_text())
+    return 0 if rep.ok else 1
 
 
 def _parser_train(sub) -> None:
@@ -281,6 +121,18 @@ def _parser_train(sub) -> None:
     t.set_defaults(func=_cmd_train)
 
 
+def _cmd_train(a) -> int:
+    from .engine.run import run_spec
+    from .engine.spec import RunSpec
+
+    spec = RunSpec(a.dataset, a.root, a.fold, a.config, a.variant, _overrides(a), seed=a.seed, device=a.device,
+                   run_dir=a.run_dir, runs_dir=a.runs_dir, resume=a.resume, media=a.media, label_base=a.label_base,
+                   deterministic=a.deterministic)
+    res = run_spec(spec)
+    print(f"run folder: {res.run_dir}")
+    return 0
+
+
 def _parser_evaluate(sub) -> None:
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset fold",
                        description="Evaluate a checkpoint: UAR, WAR, per-class recall, confusion matrix, predictions "
@@ -293,6 +145,19 @@ def _parser_evaluate(sub) -> None:
     e.add_argument("--out", help="output folder (default: beside the checkpoint)")
     e.add_argument("--device", default="auto")
     e.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(a) -> int:
+    from .engine.evaluate import evaluate
+
+    res = evaluate(a.checkpoint, a.dataset, a.root, a.fold, a.split, a.out, a.views, crops=a.crops, device=a.device,
+                   media=a.media, label_base=a.label_base)
+    m = res.metrics
+    print(f"UAR {m['uar']:.4f}  WAR {m['war']:.4f}  ({m['n']} clips)")
+    if "loc_auc" in m:
+        print(f"frame localisation AUC {m['loc_auc']:.4f}, top-{m['loc_k']} precision {m['loc_topk_precision']:.3f} "
+              f"(chance {m['loc_topk_chance']:.3f})")
+    return 0
 
 
 def _parser_predict(sub) -> None:
@@ -310,6 +175,27 @@ def _parser_predict(sub) -> None:
     pr.set_defaults(func=_cmd_predict)
 
 
+def _cmd_predict(a) -> int:
+    import warnings
+
+    from .experiments.prediction import TrainedOnWarning, predict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainedOnWarning)            # printed below, plainly, to stderr
+        res = predict(a.path, a.checkpoint, out=a.out, device=a.device, faces=not a.no_face_crop,
+                      crop_scale=a.crop_scale)
+    print(f"model: {res['model']['text']}", flush=True)
+    if res["warning"]:
+        print(f"WARNING: {res['warning']}", file=sys.stderr, flush=True)
+    for name, p in sorted(res["probabilities"].items(), key=lambda kv: -kv[1]):
+        print(f"{name:>15s}  {p:.3f}")
+    if res["faces_found"] is not None:
+        print(f"face track: a face detected in {res['faces_found']}/{len(res['frame_index'])} sampled frames"
+              + ("" if res["faces_found"] else " (none: the whole frames were used; is this a face video?)"))
+    print(f"relevance figure: {res['figure']}")
+    return 0
+
+
 def _parser_pretrain_tiny(sub) -> None:
     pt = sub.add_parser("pretrain-tiny", help="image-text pretraining of the tiny CLIP on generated frames",
                         description="Pretrain TGDFER-Tiny contrastively on generated frames captioned with action-unit "
@@ -321,6 +207,14 @@ def _parser_pretrain_tiny(sub) -> None:
     pt.set_defaults(func=_cmd_pretrain_tiny)
 
 
+def _cmd_pretrain_tiny(a) -> int:
+    from .engine.pretrain import pretrain_tiny
+
+    path = pretrain_tiny(a.out, frames=a.frames, epochs=a.epochs, seed=a.seed)
+    print(f"weights: {path}")
+    return 0
+
+
 def _parser_report(sub) -> None:
     mr = sub.add_parser("report", help="parameters and GFLOPs per component of model configs",
                         description="Trainable/frozen parameters and forward GFLOPs per component (built on the meta "
@@ -328,6 +222,15 @@ def _parser_report(sub) -> None:
     mr.add_argument("configs", nargs="*", default=["tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"])
     mr.add_argument("--variant", default="tgdfer")
     mr.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(a) -> int:
+    from .model import build_on_meta, model_report
+
+    for name in a.configs:
+        print(f"== {name}")
+        print(model_report(build_on_meta(name, variant=a.variant)).round(4).to_string(index=False))
+    return 0
 
 
 def _parser_faces(sub) -> None:
@@ -351,6 +254,18 @@ def _parser_faces(sub) -> None:
     fa.set_defaults(func=_cmd_faces)
 
 
+def _cmd_faces(a) -> int:
+    from .data.faces import crop_scale_from_flags, extract_faces, faces_summary
+
+    crop_scale, note = crop_scale_from_flags(a.crop_scale, a.margin)
+    if note:
+        print(note, file=sys.stderr)
+    reports = extract_faces(a.input, a.out, size=a.size, crop_scale=crop_scale, workers=a.workers,
+                            detect_every=a.detect_every, label=a.label)
+    print(faces_summary(reports, a.out))
+    return 0
+
+
 def _parser_bench(sub) -> None:
     be = sub.add_parser("bench", help="throughput, FLOP/s against the matmul peak, data pipeline, memory",
                         description="Benchmark training and inference of the configs, the backbone's share of the step, "
@@ -371,6 +286,22 @@ def _parser_bench(sub) -> None:
     be.set_defaults(func=_cmd_bench)
 
 
+def _cmd_bench(a) -> int:
+    if a.protocol:
+        from .experiments.bench_protocol import format_protocol, run_protocol
+
+        print(format_protocol(run_protocol(out=a.out, compile_=a.compile)))
+        return 0
+    from .experiments.bench import format_table, run
+
+    res = run(configs=tuple(a.configs), device=a.device, precisions=a.precision, iters=a.iters, data=not a.no_data,
+              cache_epoch=not a.no_cache_epoch, out=a.out, label=a.label)
+    print(format_table(res))
+    if a.out:
+        print(f"\nJSON: {a.out}")
+    return 0
+
+
 def _parser_collect(sub) -> None:
     co = sub.add_parser("collect", help="turn run folders into long-form records under results/",
                         description="Collect every finished run folder into results/records.csv (one metric a line), "
@@ -378,6 +309,16 @@ def _parser_collect(sub) -> None:
     co.add_argument("--runs", default="runs", help="folder of run folders (default runs/)")
     co.add_argument("--out", default="results", help="records folder (default results/)")
     co.set_defaults(func=_cmd_collect)
+
+
+def _cmd_collect(a) -> int:
+    from .report.collect import collect
+    from .paths import resolve
+
+    files = collect(resolve(a.runs), resolve(a.out))
+    for k, v in files.items():
+        print(f"{k:10s} {v}")
+    return 0
 
 
 def _parser_paper(sub) -> None:
@@ -390,6 +331,16 @@ def _parser_paper(sub) -> None:
     pp.set_defaults(func=_cmd_paper)
 
 
+def _cmd_paper(a) -> int:
+    from .report.paper import build_paper
+    from .paths import resolve
+
+    files = build_paper(resolve(a.results), resolve(a.out), None if a.no_readme else resolve("README.md"))
+    for k, v in files.items():
+        print(f"{k:24s} {v}")
+    return 0
+
+
 def _parser_zeroshot(sub) -> None:
     zs = sub.add_parser("zeroshot", help="zero-shot UAR of a backbone's text and image towers on apex frames",
                         description="Classify apex frames of the generated benchmark by the cosine between image and "
@@ -399,6 +350,15 @@ def _parser_zeroshot(sub) -> None:
     zs.add_argument("--config", default="tgdfer-tiny")
     zs.add_argument("--out", default="results/zeroshot.json")
     zs.set_defaults(func=_cmd_zeroshot)
+
+
+def _cmd_zeroshot(a) -> int:
+    import json
+
+    from .experiments.zeroshot import run_zeroshot
+
+    print(json.dumps(run_zeroshot(a.root, a.config, a.out), indent=1))
+    return 0
 
 
 def _parser_tune(sub) -> None:
@@ -416,17 +376,82 @@ def _parser_tune(sub) -> None:
     tu.set_defaults(func=_cmd_tune)
 
 
+def _cmd_tune(a) -> int:
+    from .experiments.tune import tune
+
+    if a.design and a.training:
+        raise SystemExit("tune: choose one of --design and --training")
+    s, name = tune("design" if a.design else "training" if a.training else "epochs", a.folds, a.seeds)
+    print(s.round(4).to_string(index=False))
+    print(f"written: results/{name}.csv, results/{name}.md")
+    return 0
+
+
 def _parser_demo(sub) -> None:
     dm = sub.add_parser("demo", help="the whole embedded pipeline on the generated benchmark (CPU)",
                         description="Generate the benchmark, train and evaluate TG-DFER and the three baselines (tiny "
-                                    "config, 5 folds x 3 seeds), collect, regenerate tables and figures; with --full "
-                                    "also the ablations (the full regeneration of the committed records).")
+                                    "config, 5 folds x 3 seeds), collect, write tables and figures into build/demo/ (the "
+                                    "committed artefacts are not touched); with --full also the ablations: the full "
+                                    "regeneration of the committed records, tables, figures and README blocks.")
     dm.add_argument("--clips", type=int, default=2000)
     dm.add_argument("--size", type=int, default=112)
     dm.add_argument("--folds", type=int, default=5, help="folds (default 5)")
     dm.add_argument("--seeds", type=int, default=3, help="seeds a (variant, fold) (default 3)")
-    dm.add_argument("--full", action="store_true", help="also every ablation: the full regeneration")
+    dm.add_argument("--full", action="store_true",
+                    help="also every ablation: the full regeneration, which rewrites the committed results/, paper/ and "
+                         "the README's generated blocks (make regenerate)")
+    dm.add_argument("--out", default=None,
+                    help="folder for results/, tables/, figures/ and summary.md (default: build/demo/; with --full: "
+                         "the repository's committed artefacts)")
+    dm.add_argument("--draw", default="development", help="benchmark draw of configs/protocol.json (default: "
+                    "development; the evaluation draw is sealed until the analysis plan is committed)")
     dm.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(a) -> int:
+    from .experiments.demo import run_demo
+    from .experiments.pool import RunsFailed
+
+    try:
+        res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)),
+                       full=a.full, out=a.out, draw=a.draw)
+    except RunsFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"{'full regeneration' if a.full else 'demo'} finished in {res['seconds'] / 60:.1f} min: tables in {res['paper'] / 'tables'}, "
+          f"figures in {res['paper'] / 'figures'}, records in {res['results']}, runs in {res['runs']}"
+          + (f"; summary {res['summary']}" if res["summary"] else ""))
+    return 0
+
+
+def _parser_plan(sub) -> None:
+    pl = sub.add_parser("plan", help="print the sweep of runs behind the tables, one train command a run",
+                        description="The plan of runs (TG-DFER, the baselines and the ablations of configs/variants.json) "
+                                    "as `python -m tgdfer train` commands for a dataset on disk: paper/run_all.sh runs "
+                                    "them, so the real-data sweep and the demo's sweep come from one source.")
+    pl.add_argument("--dataset", required=True, choices=["dfew", "ferv39k", "mafw", "annotation", "csv"])
+    pl.add_argument("--root", required=True, help="dataset folder as downloaded")
+    pl.add_argument("--config", default="tgdfer-b16")
+    pl.add_argument("--folds", default="", help="folds, e.g. '1 2 3 4 5' (default: 1-5 for DFEW/MAFW, 1 otherwise)")
+    pl.add_argument("--ablation-folds", dest="ablation_folds", default="", help="folds of the ablations (default: --folds)")
+    pl.add_argument("--seeds", default="0", help="seeds, e.g. '0 1 2' (default 0)")
+    pl.add_argument("--only", default="all", help="all, or a comma-separated choice of main, baselines, ablations "
+                    "(TG-DFER always runs: it is every comparison's reference)")
+    pl.add_argument("--runs-dir", dest="runs_dir", default="runs")
+    pl.set_defaults(func=_cmd_plan)
+
+
+def _cmd_plan(a) -> int:
+    from .experiments.plan import commands, plan_runs
+
+    def ints(text, default):
+        return tuple(int(x) for x in text.replace(",", " ").split()) if text.strip() else default
+
+    folds = ints(a.folds, (1, 2, 3, 4, 5) if a.dataset in ("dfew", "mafw") else (1,))
+    plan = plan_runs(a.config, folds, ints(a.seeds, (0,)), full=True,
+                     ablation_folds=ints(a.ablation_folds, folds), only=a.only)
+    print("\n".join(commands(plan, a.dataset, a.root, a.config, a.runs_dir)))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -435,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="command")
     for add in (_parser_generate, _parser_prepare, _parser_train, _parser_evaluate, _parser_predict,
                 _parser_pretrain_tiny, _parser_report, _parser_faces, _parser_bench, _parser_collect, _parser_paper,
-                _parser_zeroshot, _parser_tune, _parser_demo):
+                _parser_zeroshot, _parser_tune, _parser_demo, _parser_plan):
         add(sub)
     return p
 

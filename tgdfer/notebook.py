@@ -64,13 +64,19 @@ def switches(P) -> dict:
     return out
 
 
-def train_from(P, callback=None):
-    """Train (or resume) the run a notebook's parameters describe; returns the RunResult."""
-    from .synth.source import resolve_dataset
+def spec_from(P):
+    """The typed run spec (`engine.spec.RunSpec`) a notebook's parameters describe (the benchmark rendered if asked)."""
+    from .engine.spec import RunSpec
+    from .experiments.source import resolve_dataset
     from .paths import resolve
-    from .engine.run import train
 
     layout, root = resolve_dataset(P.dataset, P.root, clips=P.clips, size=P.size, seed=P.data_seed)
-    return train(layout, root, P.fold, P.config, P.variant, switches(P), seed=P.seed, device=P.device,
-                 run_dir=resolve(P.run_dir) if P.run_dir else None, runs_dir=resolve(P.runs_dir),
-                 resume=P.resume, callback=callback)
+    return RunSpec(layout, root, P.fold, P.config, P.variant, switches(P), seed=P.seed, device=P.device,
+                   run_dir=resolve(P.run_dir) if P.run_dir else None, runs_dir=resolve(P.runs_dir), resume=P.resume)
+
+
+def train_from(P, callback=None):
+    """Train (or resume) the run a notebook's parameters describe; returns the RunResult."""
+    from .engine.run import run_spec
+
+    return run_spec(spec_from(P), callback=callback)

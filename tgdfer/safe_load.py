@@ -13,12 +13,23 @@ from pathlib import Path
 import numpy as np
 
 
-class UnsafeFileError(ValueError):
+class UnreadableFileError(ValueError):
+    """A file the safe loader could not load; `.path` names it."""
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+
+    def __reduce__(self):                                    # survives a trip between processes
+        return type(self), (str(self), self.path)
+
+
+class UnsafeFileError(UnreadableFileError):
     """A file holds objects that the safe loader will not execute."""
 
 
-class DamagedFileError(ValueError):
-    """A file is truncated or not a torch file at all."""
+class DamagedFileError(UnreadableFileError):
+    """A file is truncated or not a torch file at all; `.path` names it."""
 
 
 def _numpy_globals() -> list:
@@ -50,13 +61,13 @@ def safe_torch_load(path: str | Path, numpy_arrays: bool = False):
             + (f" ({', '.join(found[:4])})" if found else "")
             + ": loading it could run code on this machine, so it was not loaded. tgdfer writes tensors and plain "
               "values only; a file that holds more was not written by tgdfer, or was altered. Ask its author for "
-              "the run folder's last.pt or best.pt as `python -m tgdfer train` writes it.") from e
+              "the run folder's last.pt or best.pt as `python -m tgdfer train` writes it.", path) from e
     except (RuntimeError, EOFError, OSError) as e:
         if isinstance(e, FileNotFoundError):
             raise
         raise DamagedFileError(f"{path} could not be read ({str(e).splitlines()[0][:120]}): the file is truncated "
                                "or damaged (a full disk or an interrupted copy leaves it so). Delete it or copy it "
-                               "again; a run folder whose last.pt is damaged can be moved aside and trained again.") from e
+                               "again; a run folder whose last.pt is damaged can be moved aside and trained again.", path) from e
 
 
 def _unsafe_globals(path: Path) -> list[str]:

@@ -24,7 +24,7 @@ class ClipDataset(Dataset):
     """Clips of a table; at test time `views` temporal x `crops` spatial views per clip."""
 
     def __init__(self, table: pd.DataFrame, num_frames: int = 16, size: int = 224, train: bool = False,
-                 mean=CLIP_MEAN, std=CLIP_STD, augment: bool = True, views: int = 1, crops: int = 1,
+                 mean=CLIP_MEAN, std=CLIP_STD, augment: bool = True, *, views: int = 1, crops: int = 1,
                  short: str = "pad-last", seed: int = 0):
         self.table = table.reset_index(drop=True)
         self.T, self.train, self.seed, self.epoch = num_frames, train, seed, 0

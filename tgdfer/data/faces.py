@@ -292,7 +292,7 @@ def _process(job) -> FaceReport:
 
 def extract_faces(inp: str | os.PathLike, out: str | os.PathLike, size: int = 224, crop_scale: float = CROP_SCALE,
                   workers: int | None = None, detect_every: int = 1, label: str = "",
-                  margin: float | None = None) -> list[FaceReport]:
+                  *, margin: float | None = None) -> list[FaceReport]:
     """Face-crop every clip of `inp` into `out/clip_224x224/<id>/<id>_<frame>.jpg`; write `out/clips.csv`
     (ready for `prepare --dataset csv`) and `out/faces_report.csv` (every clip, none dropped silently).
     `margin` is deprecated (crop_scale = 1 + 2 * margin)."""
@@ -327,3 +327,26 @@ def extract_faces(inp: str | os.PathLike, out: str | os.PathLike, size: int = 22
         f"{r.clip_id},{r.source},{r.frames},{r.found},{r.status}" for r in reports]
     atomic_write_text(out / "faces_report.csv", "\n".join(rep_lines) + "\n")
     return reports
+
+
+def crop_scale_from_flags(crop_scale: float | None, margin: float | None) -> tuple[float, str | None]:
+    """The command line's --crop-scale / deprecated --margin: (the crop scale, a deprecation note or None)."""
+    if margin is None:
+        return crop_scale or CROP_SCALE, None
+    if crop_scale is not None:
+        raise ValueError("give --crop-scale or the deprecated --margin, not both (--crop-scale = 1 + 2 x margin)")
+    scale = 1 + 2 * margin
+    return scale, (f"warning: --margin is deprecated; this run uses --crop-scale {scale:g} (= 1 + 2 x {margin:g}). "
+                   f"The default, {CROP_SCALE}, frames faces like DFEW's clips.")
+
+
+def faces_summary(reports: list[FaceReport], out: str | os.PathLike) -> str:
+    """What `extract_faces` did, as the `faces` command prints it: counts, partial clips, clips without a face."""
+    by: dict[str, list[FaceReport]] = {}
+    for r in reports:
+        by.setdefault(r.status.split(":")[0], []).append(r)
+    lines = [f"{len(reports)} clip(s): " + ", ".join(f"{len(v)} {k}" for k, v in sorted(by.items()))]
+    lines += [f"  partial (face in {r.found}/{r.frames} frames, gaps bridged): {r.source}" for r in by.get("partial", [])]
+    lines += [f"  {r.status}: {r.source}" for r in by.get("no face", []) + by.get("error", [])]
+    lines.append(f"crops under {out}/clip_224x224/, index {out}/clips.csv, every clip listed in {out}/faces_report.csv")
+    return "\n".join(lines)

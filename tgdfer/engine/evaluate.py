@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import runfolder as rf
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..metrics import clip_metrics, localisation
 
@@ -103,18 +104,18 @@ def write_predictions(run_dir: str | Path, res: EvalResult, class_names: list[st
                        "pred_name": [class_names[i] for i in res.preds]})
     for j, c in enumerate(class_names):
         df[f"p_{c}"] = res.probs[:, j].round(5)
-    atomic_write_text(run_dir / "predictions.csv", df.to_csv(index=False))
+    atomic_write_text(run_dir / rf.PREDICTIONS, df.to_csv(index=False))
     import io
 
     buf = io.BytesIO()
     np.savez_compressed(buf, clip_ids=np.array(res.clip_ids), labels=res.labels, relevance=res.relevance.astype(np.float32),
                         weights=res.weights.astype(np.float32),
                         instance_scores=res.instance_scores.astype(np.float32), frame_index=res.frame_index, probs=res.probs)
-    atomic_write_bytes(run_dir / "relevance.npz", buf.getvalue())
+    atomic_write_bytes(run_dir / rf.RELEVANCE, buf.getvalue())
 
 
 def evaluate(checkpoint, dataset: str, root, fold: int = 1, split: str = "test", out_dir=None, views: int = 1,
-             crops: int = 1, batch_size: int = 32, workers: int = 2, device: str = "auto", media: str = "frames",
+             *, crops: int = 1, batch_size: int = 32, workers: int = 2, device: str = "auto", media: str = "frames",
              label_base: int = 1) -> EvalResult:
     """Evaluate a saved checkpoint on a dataset fold; writes metrics and predictions to `out_dir`."""
     from ..data.dataset import ClipDataset
@@ -131,7 +132,7 @@ def evaluate(checkpoint, dataset: str, root, fold: int = 1, split: str = "test",
     res = evaluate_loader(model, loader, dev, root=root)
     out = Path(out_dir) if out_dir else Path(checkpoint).parent / f"eval-{dataset}-fold{fold}-{split}"
     write_predictions(out, res, model.class_names)
-    atomic_write_json(out / "metrics.json", {"checkpoint": str(checkpoint), "dataset": dataset, "root": str(root),
+    atomic_write_json(out / rf.METRICS, {"checkpoint": str(checkpoint), "dataset": dataset, "root": str(root),
                                              "fold": fold, "split": split, "views": views, "crops": crops,
                                              **res.summary(model.class_names)})
     return res

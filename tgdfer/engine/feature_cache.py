@@ -45,7 +45,7 @@ class FeatureCache:
     """A folder of per-view feature files: `<kind>-v<view>.pt` = {clip path: (features [T, D], frames [T])}."""
 
     def __init__(self, folder: str | Path, model, frames: int, size: int, short: str = "pad-last", seed: int = 0,
-                 augment: bool = True, precision: str = "fp32"):
+                 augment: bool = True, *, precision: str = "fp32"):
         spec = {"backbone": backbone_key(model), "clip_model": model.cfg.clip_model, "frames": frames, "size": size,
                 "short": short, "seed": seed, "augment": augment, "mean": list(model.backbone.mean),
                 "std": list(model.backbone.std), "version": 1}
@@ -63,7 +63,7 @@ class FeatureCache:
 
     @torch.no_grad()
     def get(self, table: pd.DataFrame, kind: str, views: int = 1, crops: int = 1, batch_size: int = 32,
-            workers: int = 0, device: str | torch.device = "cpu", autocast=None) -> tuple[torch.Tensor, torch.Tensor]:
+            workers: int = 0, device: str | torch.device = "cpu", *, autocast=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Features [N, V, T, D] and frame indices [N, V, T] for `table`; V = views (train) or views * crops (test)."""
         n_views = views if kind == "train" else views * crops
         per_view = []
@@ -71,14 +71,14 @@ class FeatureCache:
             store = safe_torch_load(self._file(kind, v)) if self._file(kind, v).is_file() else {}
             missing = table[~table["path"].isin(store)]
             if len(missing):
-                store.update(self._encode(missing, kind, v, views, crops, batch_size, workers, device, autocast))
+                store.update(self._encode(missing, kind, v, views, crops, batch_size, workers, device=device, autocast=autocast))
                 atomic_torch_save(self._file(kind, v), store)
             per_view.append(store)
         feats = torch.stack([torch.stack([pv[p][0] for p in table["path"]]) for pv in per_view], dim=1)  # [N, V, T, D]
         idx = torch.stack([torch.stack([pv[p][1] for p in table["path"]]) for pv in per_view], dim=1)    # [N, V, T]
         return feats, idx
 
-    def _encode(self, table, kind, v, views, crops, batch_size, workers, device, autocast) -> dict:
+    def _encode(self, table, kind, v, views, crops, batch_size, workers, *, device, autocast) -> dict:
         train = kind == "train"
         ds = ClipDataset(table, self.frames, self.size, train=train, mean=self.model.backbone.mean,
                          std=self.model.backbone.std, augment=self.augment, views=views, crops=crops,

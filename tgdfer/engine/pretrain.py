@@ -87,7 +87,7 @@ def _render_chunk(args):
 
 
 def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12, batch: int = 256, lr: float = 1e-3,
-                  seed: int = 0, workers: int | None = None, render_size: int = 112) -> Path:
+                  seed: int = 0, workers: int | None = None, *, render_size: int = 112) -> Path:
     """Pretrain TGDFER-Tiny contrastively; returns the weight file. ~10 minutes on 2 CPU cores."""
     import multiprocessing as mp
 

@@ -30,13 +30,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from ..config import Config, load_config
 from ..data.dataset import ClipDataset
-from ..data.ground_truth import dataset_label
 from ..data.layouts import load_split
 from ..data.validation import groups_for, split_validation
 from ..io import atomic_write_json, atomic_write_text
 from ..model import TGDFER, create_model
 from ..model.losses import tgdfer_loss
-from ..paths import default_runs_dir, run_name
+from .. import runfolder as rf
 from ..progress import progress
 from ..safe_load import numpy_rng_state, set_numpy_rng_state
 from ..seeding import seed_everything
@@ -45,6 +44,7 @@ from .device import autocast_factory, environment, resolve_precision, setup_devi
 from .evaluate import evaluate_loader, write_predictions
 from .feature_cache import CachedClips, FeatureCache, train_views
 from .optim import build_optimizer, lr_lambda
+from .spec import RunSpec
 
 
 @dataclass
@@ -88,7 +88,7 @@ class RunData:
 class Run:
     """Everything one training run holds; the parts below read it and advance its state."""
     cfg: Config
-    spec: dict                         # dataset, root, fold, seed, media, label_base, overrides, name, label
+    spec: RunSpec                      # dataset, root, fold, config, variant, overrides, seed, ...
     run_dir: Path
     dev: torch.device
     rank: int
@@ -121,15 +121,15 @@ class Run:
     def trained_on(self) -> dict:
         """What the checkpoint learned from, stored in it so `predict` can say so: dataset, root, fold."""
         s = self.spec
-        return {"dataset": s["label"], "layout": s["dataset"], "root": str(s["root"]), "fold": s["fold"],
-                "generated_benchmark": s["label"] == "synth"}
+        return {"dataset": s.label, "layout": s.dataset, "root": str(s.root), "fold": s.fold,
+                "generated_benchmark": s.label == "synth"}
 
     @property
     def identity(self) -> dict:
         """What must match for `resume` to continue a run: data, fold, seed and every config value."""
         s = self.spec
-        return {"dataset": s["dataset"], "root": str(Path(s["root"]).resolve()) if s["root"] else "",
-                "fold": s["fold"], "seed": s["seed"], "media": s["media"], "label_base": s["label_base"],
+        return {"dataset": s.dataset, "root": str(Path(s.root).resolve()) if s.root else "",
+                "fold": s.fold, "seed": s.seed, "media": s.media, "label_base": s.label_base,
                 "config": self.cfg.to_dict()}
 
 
@@ -147,7 +147,7 @@ def load_tables(dataset: str, root, fold: int, media: str, label_base: int, tc, 
 
 
 def attach_datasets(d: RunData, model: TGDFER, cfg: Config, cache: FeatureCache | None, dev, ac,
-                    world: int = 1, rank: int = 0) -> RunData:
+                    world: int = 1, *, rank: int = 0) -> RunData:
     """Datasets of the three splits: cached frame features (frozen backbone) or decoded clips."""
     tc, mc = cfg.train, cfg.model
     if cache is not None:
@@ -219,23 +219,21 @@ def attach_optimisation(run: Run) -> Run:
     return run
 
 
-def build_run(dataset: str, root, fold: int, cfg: Config, overrides: dict | None, seed: int, device: str,
-              run_dir, runs_dir, media: str, label_base: int, deterministic: bool, cache_dir, verbose: bool) -> Run:
+def build_run(spec: RunSpec, cfg: Config | None = None, verbose: bool = True) -> Run:
     """Everything a run needs before its first step, in the order that fixes its random draws."""
-    dev, rank, world = setup_device(device)
-    seed_everything(seed, deterministic)
-    name, label = run_name(cfg.variant, overrides), dataset_label(dataset, root)
-    run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / label / f"fold{fold}" / name / f"seed{seed}"
-    spec = {"dataset": dataset, "root": root, "fold": fold, "seed": seed, "media": media, "label_base": label_base,
-            "overrides": overrides or {}, "name": name, "label": label, "deterministic": deterministic}
-    data = load_tables(dataset, root, fold, media, label_base, cfg.train, seed)
+    cfg = cfg or spec.resolve_config()
+    dev, rank, world = setup_device(spec.device)
+    seed_everything(spec.seed, spec.deterministic)
+    run_dir = spec.folder()
+    dataset, root, fold, seed, cache_dir = spec.dataset, spec.root, spec.fold, spec.seed, spec.cache_dir
+    data = load_tables(dataset, root, fold, spec.media, spec.label_base, cfg.train, seed)
     model = create_model(cfg, dataset=dataset if dataset in ("dfew", "ferv39k", "mafw") else "dfew", cache_dir=cache_dir)
     model.to(dev)
     amp = resolve_precision(cfg.train.precision, dev)
     ac = autocast_factory(dev, amp)
     use_cache = wants_cache(model, cfg.train)
     cache = open_cache(cache_dir or run_dir / "cache", model, cfg, dev) if use_cache else None
-    attach_datasets(data, model, cfg, cache, dev, ac, world, rank)
+    attach_datasets(data, model, cfg, cache, dev, ac, world, rank=rank)
     log = print if (verbose and rank == 0) else (lambda *a, **k: None)
     run = Run(cfg, spec, run_dir, dev, rank, world, model, model, amp, ac, data, use_cache, log=log)
     return attach_optimisation(run)
@@ -245,7 +243,7 @@ def build_run(dataset: str, root, fold: int, cfg: Config, overrides: dict | None
 
 def resume_run(run: Run, resume: bool) -> None:
     """Continue from `last.pt` when asked (same identity only); refuse to overwrite a finished run."""
-    last_ck = run.run_dir / "last.pt"
+    last_ck = run.run_dir / rf.LAST
     if resume and last_ck.is_file():
         ck = read_checkpoint(last_ck)
         identity = run.identity
@@ -263,7 +261,7 @@ def resume_run(run: Run, resume: bool) -> None:
         run.log(f"resumed {run.run_dir} after epoch {ck['epoch'] + 1} (step {run.step})")
     elif resume:
         run.log(f"no checkpoint in {run.run_dir}: starting from scratch")
-    elif run.main and (run.run_dir / "metrics.json").is_file():
+    elif run.main and (run.run_dir / rf.METRICS).is_file():
         raise FileExistsError(f"{run.run_dir} already holds a finished run; pass resume=True to reuse it "
                               "or choose another run_dir")
 
@@ -271,17 +269,17 @@ def resume_run(run: Run, resume: bool) -> None:
 def write_params(run: Run) -> None:
     """`params.json`: the resolved parameters, the data sizes, the weights and the environment."""
     s, d = run.spec, run.data
-    params = {"dataset": s["dataset"], "dataset_label": s["label"], "root": str(s["root"]), "fold": s["fold"],
-              "media": s["media"], "label_base": s["label_base"], "config": run.cfg.to_dict(),
-              "overrides": s["overrides"], "run_name": s["name"], "seed": s["seed"],
-              "deterministic": s["deterministic"], "world_size": run.world, "feature_cache": run.use_cache,
+    params = {"dataset": s.dataset, "dataset_label": s.label, "root": str(s.root), "fold": s.fold,
+              "media": s.media, "label_base": s.label_base, "config": run.cfg.to_dict(),
+              "overrides": s.overrides, "run_name": s.name, "seed": s.seed,
+              "deterministic": s.deterministic, "world_size": run.world, "feature_cache": run.use_cache,
               "precision": str(run.amp).replace("torch.", "") if run.amp else "fp32",
               "selection_split": d.select_split,
               "clips": {"train": len(d.train_t), "val": 0 if d.val_t is None else len(d.val_t), "test": len(d.test_t)},
-              "backbone": run.model.backbone.info, "environment": environment(run.dev)}
+              "backbone": run.model.backbone.info, "environment": environment(run.dev), "spec": s.to_dict()}
     if run.main:
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run.run_dir / "params.json", params)
+        atomic_write_json(run.run_dir / rf.PARAMS, params)
     n_val = 0 if d.val_t is None else len(d.val_t)
     run.log(f"run {run.run_dir}: {len(d.train_t)} train / {n_val} val / {len(d.test_t)} test clips, "
             f"{run.epochs} epochs x {run.steps_per_epoch} steps, device {run.dev}"
@@ -340,7 +338,7 @@ def evaluate_epoch(run: Run, epoch: int, row: dict) -> None:
         splits.append(("test", d.ds_test))
     for split, ds in splits:
         res = evaluate_loader(run.model, d.eval_loader(ds), run.dev, run.ac, d.inputs_key,
-                              limit=run.cfg.train.limit_eval_batches, root=run.spec["root"] if split == "val" else None)
+                              limit=run.cfg.train.limit_eval_batches, root=run.spec.root if split == "val" else None)
         row[f"{split}_uar"], row[f"{split}_war"] = res.metrics["uar"], res.metrics["war"]
         if "loc_auc" in res.metrics:                      # generated benchmark: frame AUC on validation clips
             row[f"{split}_frame_auc"] = res.metrics["loc_auc"]
@@ -348,7 +346,7 @@ def evaluate_epoch(run: Run, epoch: int, row: dict) -> None:
     score = row[f"{d.select_split}_uar"]
     if run.main and score > run.best["score"]:
         run.best = {"score": score, "epoch": epoch + 1, "metric": f"{d.select_split}_uar"}
-        save_checkpoint(run.run_dir / "best.pt", run.model, run.cfg, {"epoch": epoch + 1, "trained_on": run.trained_on})
+        save_checkpoint(run.run_dir / rf.BEST, run.model, run.cfg, {"epoch": epoch + 1, "trained_on": run.trained_on})
 
 
 def save_epoch(run: Run, epoch: int, row: dict, callback=None) -> None:
@@ -357,11 +355,11 @@ def save_epoch(run: Run, epoch: int, row: dict, callback=None) -> None:
     if not run.main:
         return
     run.log("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
-    save_checkpoint(run.run_dir / "last.pt", run.model, run.cfg, {
+    save_checkpoint(run.run_dir / rf.LAST, run.model, run.cfg, {
         "trained_on": run.trained_on, "identity": run.identity, "epoch": epoch, "step": run.step, "history": run.history, "best": run.best,
         "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
         "scaler": run.scaler.state_dict(), "rng": {"torch": torch.get_rng_state(), "numpy": numpy_rng_state()}})
-    atomic_write_text(run.run_dir / "history.csv", pd.DataFrame(run.history).to_csv(index=False))
+    atomic_write_text(run.run_dir / rf.HISTORY, pd.DataFrame(run.history).to_csv(index=False))
     if callback is not None:
         callback(row)
 
@@ -370,18 +368,18 @@ def finish_run(run: Run) -> dict:
     """Last and best epoch on the full test split; predictions and relevance; `metrics.json`."""
     if not run.main:
         return {}
-    d, model, root = run.data, run.model, run.spec["root"]
+    d, model, root = run.data, run.model, run.spec.root
     res_last = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
     write_predictions(run.run_dir, res_last, model.class_names)
     res_best = res_last
-    if (run.run_dir / "best.pt").is_file() and run.best["epoch"] != len(run.history):
-        best_state = read_checkpoint(run.run_dir / "best.pt")["model"]
+    if (run.run_dir / rf.BEST).is_file() and run.best["epoch"] != len(run.history):
+        best_state = read_checkpoint(run.run_dir / rf.BEST)["model"]
         last_state = model_state(model)
         model.load_state_dict(best_state, strict=False)
         res_best = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
         model.load_state_dict(last_state, strict=False)
     metrics = run_metrics(run, res_last.summary(model.class_names), res_best.summary(model.class_names))
-    atomic_write_json(run.run_dir / "metrics.json", metrics)
+    atomic_write_json(run.run_dir / rf.METRICS, metrics)
     run.log(f"done: last epoch UAR {metrics['last']['uar']:.4f} WAR {metrics['last']['war']:.4f}; "
             f"best epoch {run.best['epoch']} ({d.select_split}) UAR {metrics['best']['uar']:.4f}")
     return metrics
@@ -389,8 +387,8 @@ def finish_run(run: Run) -> dict:
 
 def run_metrics(run: Run, last: dict, best: dict) -> dict:
     s, tc, sel = run.spec, run.cfg.train, run.data.select_split
-    return {"dataset": s["label"], "fold": s["fold"], "run_name": s["name"], "variant": run.cfg.variant,
-            "config": run.cfg.name, "seed": s["seed"], "reported": "last", "selection_split": sel,
+    return {"dataset": s.label, "fold": s.fold, "run_name": s.name, "variant": run.cfg.variant,
+            "config": run.cfg.name, "seed": s.seed, "reported": "last", "selection_split": sel,
             "selection_note": ("best epoch chosen on a validation split carved from the training fold"
                                if sel == "val" else
                                "best epoch chosen on the test fold (as public DFER code does): optimistic"),
@@ -400,15 +398,22 @@ def run_metrics(run: Run, last: dict, best: dict) -> dict:
 
 
 def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, config: str | Config = "tgdfer-tiny",
-          variant: str = "tgdfer", overrides: dict | None = None, seed: int = 0, device: str = "auto",
+          variant: str = "tgdfer", overrides: dict | None = None, *, seed: int = 0, device: str = "auto",
           run_dir: str | os.PathLike | None = None, runs_dir: str | os.PathLike | None = None, resume: bool = False,
           media: str = "frames", label_base: int = 1, deterministic: bool = False, cache_dir: str | None = None,
           callback=None, verbose: bool = True) -> RunResult:
     """Train one run and evaluate it; see the module docstring. `callback(row)` sees each epoch's history row."""
-    cfg = config if isinstance(config, Config) else load_config(config, variant, overrides)
-    run = build_run(dataset, root, fold, cfg, overrides, seed, device, run_dir, runs_dir, media, label_base,
-                    deterministic, cache_dir, verbose)
-    resume_run(run, resume)
+    spec = RunSpec(dataset, root, fold, config, variant, overrides or {}, seed=seed, device=device, run_dir=run_dir,
+                   runs_dir=runs_dir, resume=resume, media=media, label_base=label_base, deterministic=deterministic,
+                   cache_dir=cache_dir)
+    return run_spec(spec, callback=callback, verbose=verbose)
+
+
+def run_spec(spec: RunSpec, callback=None, verbose: bool = True) -> RunResult:
+    """Train and evaluate the run a `RunSpec` describes (what `train` calls)."""
+    cfg = spec.resolve_config()
+    run = build_run(spec, cfg, verbose)
+    resume_run(run, spec.resume)
     write_params(run)
     for epoch in range(run.start_epoch, run.epochs):
         if run.step >= run.total_steps:
@@ -423,5 +428,5 @@ def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, co
     return RunResult(run.run_dir, metrics, pd.DataFrame(run.history))
 
 
-__all__ = ["train", "RunResult", "Run", "RunData", "build_run", "resume_run", "write_params", "train_epoch",
+__all__ = ["train", "run_spec", "RunSpec", "RunResult", "Run", "RunData", "build_run", "resume_run", "write_params", "train_epoch",
            "evaluate_epoch", "save_epoch", "finish_run", "load_tables", "attach_datasets"]

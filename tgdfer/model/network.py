@@ -84,7 +84,7 @@ class TGDFER(nn.Module):
 
 def create_model(config: str | Config = "tgdfer-tiny", variant: str = "tgdfer", overrides: dict | None = None,
                  class_names: list[str] | None = None, dataset: str = "dfew", cache_dir: str | None = None,
-                 download: bool = False, device: str | torch.device = "cpu") -> TGDFER:
+                 download: bool = False, *, device: str | torch.device = "cpu") -> TGDFER:
     """The factory: every config and variant goes through here.
 
     `config` is a packaged config name, a JSON path or a `Config`; `variant` a named variant of

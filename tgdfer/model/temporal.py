@@ -94,7 +94,7 @@ class MultiGrainedTemporal(nn.Module):
     """MGTN: X [B, T, D] -> (Z [B, T, D], g [B, D])."""
 
     def __init__(self, dim: int, frames: int, mode: str = "both", layers: int = 1, heads: int = 8,
-                 frame_diff: bool = True, dilations=(1, 2), dropout: float = 0.0):
+                 frame_diff: bool = True, dilations=(1, 2), *, dropout: float = 0.0):
         super().__init__()
         if mode not in TEMPORAL_MODES:
             raise ValueError(f"temporal mode must be one of {TEMPORAL_MODES}, got {mode!r}")

@@ -61,7 +61,7 @@ class TextLabels(nn.Module):
     """Produces label features E [C, D] from prompts through a frozen text tower."""
 
     def __init__(self, class_names: list[str], mode: str, tokenizer_name: str, embed_dim: int, text_width: int,
-                 context_length: int, n_ctx: int = 8, descriptions: dict | None = None):
+                 context_length: int, n_ctx: int = 8, *, descriptions: dict | None = None):
         super().__init__()
         if mode not in TEXT_MODES:
             raise ValueError(f"text mode must be one of {TEXT_MODES}, got {mode!r}")

@@ -63,7 +63,7 @@ def class_distribution(counts: pd.DataFrame, dataset_name: str):
 
 
 def frame_strip(frames: np.ndarray, relevance: np.ndarray, class_names: list[str], label: int | None = None,
-                pred: int | None = None, truth: np.ndarray | None = None, title: str = "", frame_index=None):
+                pred: int | None = None, truth: np.ndarray | None = None, title: str = "", *, frame_index=None):
     """Sampled frames [T, H, W, 3] on top; relevance [T, C] of the predicted (and true) class below.
 
     `truth` [T] (optional): ground-truth expression intensity at the sampled frames, shaded.

@@ -1,6 +1,6 @@
 """Reading run folders back: parameters, history, metrics, predictions, per-frame relevance, frames.
 
-In: a run folder written by `train`. Out: a `Run` whose fields are the files' contents, plus the
+In: a run folder written by `train`. Out: a `FinishedRun` whose fields are the files' contents, plus the
 frames a prediction was made on (read again from the dataset the run names).
 """
 from __future__ import annotations
@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import runfolder as rf
+
 
 @dataclass
-class Run:
+class FinishedRun:
     path: Path
     params: dict
     metrics: dict
@@ -49,15 +51,13 @@ class Run:
         return full[np.minimum(self.relevance["frame_index"][self.clip_index(clip_id)], len(full) - 1)]
 
 
-def load_run(path: str | Path) -> Run:
+def load_run(path: str | Path) -> FinishedRun:
     path = Path(path)
-    if not (path / "metrics.json").is_file():
-        raise FileNotFoundError(f"{path} holds no finished run (no metrics.json); train it first")
-    rel = dict(np.load(path / "relevance.npz", allow_pickle=False))
-    return Run(path, json.loads((path / "params.json").read_text()), json.loads((path / "metrics.json").read_text()),
-               pd.read_csv(path / "history.csv"), pd.read_csv(path / "predictions.csv", dtype={"clip_id": str}), rel)
+    if not (path / rf.METRICS).is_file():
+        raise FileNotFoundError(f"{path} holds no finished run (no {rf.METRICS}); train it first")
+    rel = dict(np.load(path / rf.RELEVANCE, allow_pickle=False))
+    return FinishedRun(path, json.loads((path / rf.PARAMS).read_text()), json.loads((path / rf.METRICS).read_text()),
+                       pd.read_csv(path / rf.HISTORY), pd.read_csv(path / rf.PREDICTIONS, dtype={"clip_id": str}), rel)
 
 
-def find_runs(root: str | Path) -> list[Path]:
-    """Every finished run folder under `root`."""
-    return sorted(p.parent for p in Path(root).rglob("metrics.json") if (p.parent / "params.json").is_file())
+find_runs = rf.find_runs

@@ -144,7 +144,7 @@ def random_look(rng: np.random.Generator, size: int) -> Look:
 
 
 def compose_frame(look: Look, ident, pose: Pose, au: np.ndarray, drift: tuple, gain: float,
-                  rng: np.random.Generator, occluder: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  rng: np.random.Generator, *, occluder: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One frame: backdrop window at `drift`, the face, an optional occluder, light and noise.
 
     Returns (image [S, S, 3] uint8 RGB, face box [4] x0 y0 x1 y1 in pixels).
@@ -199,7 +199,7 @@ def render_clip(video_name: int, label: str, identity: int, length: int, cfg: Ge
         pose = Pose(cx=float(cx[t]), cy=float(cy[t]), roll=float(roll[t]), scale=float(scale[t]),
                     yaw=float(yaw[t]), gaze=float(gaze[t]))
         occluder = occ[2] if occ is not None and occ[0] <= t < occ[1] else None
-        frames[t], boxes[t] = compose_frame(look, ident, pose, tl.au[t], drift[t], float(gain[t]), rng, occluder)
+        frames[t], boxes[t] = compose_frame(look, ident, pose, tl.au[t], drift[t], float(gain[t]), rng, occluder=occluder)
     return frames, tl, boxes
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..engine.device import machine
+
 DEFAULT_BATCH = {"cpu": {"tgdfer-tiny": 16, "tgdfer-b32": 8, "tgdfer-b16": 4},
                  "cuda": {"tgdfer-tiny": 64, "tgdfer-b32": 48, "tgdfer-b16": 32}}
 
@@ -55,15 +57,15 @@ def matmul_peak(dev: torch.device, dtype: torch.dtype, iters: int = 5) -> float:
 
 
 def _autocast(dev: torch.device, precision: str):
-    from .engine.device import autocast_factory, resolve_precision
+    from ..engine.device import autocast_factory, resolve_precision
 
     return autocast_factory(dev, resolve_precision(precision, dev))
 
 
 def _model_worker(args: dict) -> dict:
     """Measure one config at one precision (runs in its own process)."""
-    from .model.losses import tgdfer_loss
-    from .model import create_model, model_report
+    from ..model.losses import tgdfer_loss
+    from ..model import create_model, model_report
 
     torch.set_num_threads(args["threads"])
     dev = torch.device(args["device"])
@@ -158,8 +160,8 @@ class _DecodeOnly(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i):
-        from .data.decode import ClipReader
-        from .data.sampling import segment_indices
+        from ..data.decode import ClipReader
+        from ..data.sampling import segment_indices
 
         r = ClipReader(self.paths[i])
         return torch.from_numpy(r.read(segment_indices(r.num_frames, 16)))
@@ -200,8 +202,8 @@ def bench_data(lengths=(16, 70), size: int = 224, n_clips: int = 16, workers=(0,
     import pandas as pd
     from torch.utils.data import DataLoader
 
-    from .data import decode
-    from .data.dataset import ClipDataset
+    from ..data import decode
+    from ..data.dataset import ClipDataset
 
     out = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,10 +244,10 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
 
     import pandas as pd
 
-    from .config import load_config
-    from .engine.feature_cache import CachedClips
-    from .model.losses import tgdfer_loss
-    from .model import create_model
+    from ..config import load_config
+    from ..engine.feature_cache import CachedClips
+    from ..model.losses import tgdfer_loss
+    from ..model import create_model
 
     dev = torch.device(device)
     cfg = load_config(config, overrides={"pretrained": "none", "finetune": "frozen"})
@@ -278,22 +280,8 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
 
 # ----------------------------------------------------------------------------- the whole run
 
-def machine() -> dict:
-    info = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
-    try:
-        info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                                 if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
 def run(configs=("tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"), device: str = "auto", precisions=None, iters: int = 3,
-        data: bool = True, cache_epoch: bool = True, out: str | os.PathLike | None = None, label: str = "") -> dict:
+        data: bool = True, cache_epoch: bool = True, out: str | os.PathLike | None = None, *, label: str = "") -> dict:
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     precisions = precisions or (["fp32", "bf16"] if dev.type == "cpu" else ["bf16", "fp16"])
     res = {"label": label, "machine": machine(), "device": str(dev), "sdpa_patch": os.environ.get("TGDFER_SDPA", "1") != "0",

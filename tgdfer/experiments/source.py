@@ -1,4 +1,4 @@
-"""Which data a notebook or the demo uses: a dataset on disk, or the generated benchmark.
+"""Which data a run reads: one of the official layouts on disk, or the generated benchmark (rendered by `synth/`).
 
 `resolve_dataset('synth', '', clips=120, size=64, seed=0)` renders (or reuses) the benchmark under
 the data folder and returns ('dfew', its root): the benchmark is written in the DFEW layout. A root
@@ -16,21 +16,21 @@ LAYOUTS = ("synth", "dfew", "ferv39k", "mafw", "annotation", "csv")
 def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, videos: bool = True) -> Path:
     """The default folder of a benchmark: named by its settings and the generator's format, so that a set made
     by an older generator is kept beside the new one, never overwritten."""
-    from .generate import FORMAT_VERSION
+    from ..synth.generate import FORMAT_VERSION
 
     tail = (f"-m{min_per_class}" if min_per_class else "") + ("" if videos else "-novideo")
     return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}{tail}-v{FORMAT_VERSION}"
 
 
 def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 112, seed: int = 0,
-                    workers: int | None = None, min_per_class: int = 0, videos: bool = True) -> tuple[str, Path]:
+                    workers: int | None = None, min_per_class: int = 0, *, videos: bool = True) -> tuple[str, Path]:
     """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated."""
-    from .generate import GenerateConfig, generate
+    from ..synth.generate import GenerateConfig, generate
 
     if dataset not in LAYOUTS:
         raise ValueError(f"dataset must be one of {', '.join(LAYOUTS)} (got {dataset!r})")
     if dataset == "synth":
-        from .generate import is_complete
+        from ..synth.generate import is_complete
 
         if root and is_complete(resolve(root)):        # an existing benchmark is used as it is
             return "dfew", resolve(root)

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data.decode import ClipReader, is_video
-from .data.faces import CROP_SCALE
-from .data.sampling import segment_indices
-from .data.transforms import ClipTransform
+from ..data.decode import ClipReader, is_video
+from ..data.faces import CROP_SCALE
+from ..data.sampling import segment_indices
+from ..data.transforms import ClipTransform
 
 TINY = ("tgdfer-tiny", "TGDFER-Tiny")
 REAL_FACES = ("For a model of real faces, train on DFEW with CLIP weights: README, \"Reproducing the paper on DFEW "
@@ -60,7 +60,7 @@ def describe_model(ck: dict | None, model) -> dict:
 
 def from_generated_benchmark(path) -> bool:
     """True when `path` lies under a folder whose manifest.json says the generated benchmark wrote it."""
-    from .data.ground_truth import is_generated
+    from ..data.ground_truth import is_generated
 
     p = Path(path).resolve()
     return any(is_generated(d) for d in (p, *p.parents))
@@ -81,9 +81,9 @@ def predict(path, checkpoint, out=None, device: str = "auto", faces: bool = True
     'faces_found', 'model' (what it was trained on), 'warning' (None, or why the scores mean little), 'title'}."""
     import matplotlib.pyplot as plt
 
-    from .report.figures import frame_strip
-    from .engine.checkpoint import model_from, read_checkpoint
-    from .engine.device import resolve_device
+    from ..report.figures import frame_strip
+    from ..engine.checkpoint import model_from, read_checkpoint
+    from ..engine.device import resolve_device
 
     path = Path(path)
     if checkpoint is None and model is None:
@@ -100,7 +100,7 @@ def predict(path, checkpoint, out=None, device: str = "auto", faces: bool = True
     frames = reader.read(idx)                                                                 # [T, H, W, 3]
     crop_note, found = "", None
     if faces and is_video(path):
-        from .data.faces import crop_clip_faces
+        from ..data.faces import crop_clip_faces
 
         frames, found = crop_clip_faces(frames, crop_scale=crop_scale)
         crop_note = f", face crops ({found}/{len(frames)} frames with a detected face)" if found else \

@@ -1,0 +1,81 @@
+"""`make demo` writes into its own folder: the committed records, tables and README never change, so `make test`
+passes after it; a damaged run folder is moved aside and trained again; a failing run is reported and the rest go on."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tgdfer.experiments.pool import RunsFailed, check_failures, progress_line, run_one
+from tgdfer.engine.spec import RunSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = dict(clips=60, size=48, folds=(1,), seeds=(0,), min_per_class=4)
+
+
+def _committed() -> dict[str, str]:
+    files = [ROOT / "README.md", *sorted((ROOT / "results").rglob("*")), *sorted((ROOT / "paper").rglob("*"))]
+    return {str(f.relative_to(ROOT)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
+
+
+@pytest.fixture(scope="module")
+def tiny_demo(tmp_path_factory):
+    """A tiny demo (1 fold, 1 seed, TG-DFER and the baselines) with its data, runs and outputs in a temporary folder."""
+    from tgdfer.experiments.demo import run_demo
+
+    tmp = tmp_path_factory.mktemp("demo")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TGDFER_DATA", str(tmp / "data"))
+    before = _committed()
+    res = run_demo(**TINY, out=tmp / "out", runs_dir=tmp / "runs", workers=1, verbose=False)
+    yield tmp, res, before
+    mp.undo()
+
+
+def test_demo_then_test_the_committed_artefacts_are_untouched(tiny_demo):
+    tmp, res, before = tiny_demo
+    assert _committed() == before                      # results/, paper/ and README.md as committed
+    out = tmp / "out"
+    assert (out / "results" / "records.csv").is_file() and (out / "tables" / "main_results.md").is_file()
+    assert (out / "figures" / "benchmark_contact_sheet.png").is_file()
+    summary = (out / "summary.md").read_text()
+    assert "not touched" in summary and "| TG-DFER" in summary
+    # what `make test` checks after a demo still holds: the committed tables are what the committed records give
+    from tgdfer.report.paper import write_tables
+
+    for f in write_tables(ROOT / "results", tmp / "check").values():
+        assert f.read_text() == (ROOT / "paper" / "tables" / f.name).read_text(), f.name
+
+
+def test_a_damaged_run_folder_is_moved_aside_and_trained_again(tiny_demo, capsys):
+    from tgdfer.experiments.demo import run_demo
+
+    tmp, res, _ = tiny_demo
+    records = pd.read_csv(tmp / "out" / "results" / "records.csv")
+    run = next((tmp / "runs").rglob("mil-only/seed0"))
+    last = run / "last.pt"
+    last.write_bytes(last.read_bytes()[:4000])              # a full disk or an interrupted copy
+    (run / "metrics.json").unlink()
+    run_demo(**TINY, out=tmp / "out", runs_dir=tmp / "runs", workers=1, verbose=True)
+    said = capsys.readouterr().out
+    assert "could not be read" in said and "trained again" in said and str(run) in said
+    assert list((tmp / "runs" / "_damaged").rglob("last.pt"))             # kept, not deleted
+    again = pd.read_csv(tmp / "out" / "results" / "records.csv")
+    cols = [c for c in records.columns if c != "git_sha"]
+    assert again[cols].equals(records[cols])                              # the retrained run gives the same records
+
+
+def test_a_failing_run_is_reported_in_one_line_and_the_command_fails(tmp_path):
+    bad = RunSpec("dfew", str(tmp_path / "missing"), 1, "tgdfer-tiny", runs_dir=str(tmp_path / "runs"))
+    m = run_one(bad)
+    assert "error" in m and "\n" not in m["error"] and str(tmp_path / "missing") in m["error"]
+    line = progress_line(1, 2, m, 3.0)
+    assert "FAILED" in line and "fold 1 seed 0 tgdfer" in line
+    ok = {"label": "fold 1 seed 0 clip-meanpool", "uar": 0.5, "war": 0.6, "loc_auc": 0.189, "frame_evidence": False}
+    assert progress_line(2, 2, ok, 4.0).rstrip().endswith("frame AUC     -")        # no frame evidence: '-'
+    assert "frame AUC  18.9" in progress_line(2, 2, {**ok, "frame_evidence": True}, 4.0)
+    with pytest.raises(RunsFailed, match="1 of 2 runs failed") as e:
+        check_failures([m, ok])
+    assert m["folder"] in str(e.value)

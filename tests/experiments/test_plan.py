@@ -1,0 +1,69 @@
+"""One source for the sweep: the demo's plan and the real-data script list the same variants and ablation axes;
+the evaluation draw stays sealed until the analysis plan exists."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tgdfer.config import load_config, load_variants
+from tgdfer.experiments.plan import axes, baselines, commands, plan_runs
+from tgdfer.experiments.protocol import PROTOCOL, SealedDrawError, load_protocol
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _demo_plan():
+    return plan_runs(PROTOCOL.config, PROTOCOL.folds, PROTOCOL.seeds, True, PROTOCOL.ablation_folds)
+
+
+def test_the_real_data_sweep_and_the_demo_list_the_same_variants_and_axes():
+    demo, real = axes(_demo_plan()), axes(plan_runs("tgdfer-b16", (1, 2, 3, 4, 5), (0,), True))
+    assert demo.keys() == real.keys()                      # the same variants and ablation keys
+    assert demo["variant"] == real["variant"] == {"tgdfer", *baselines()}
+    spec = {s["key"]: s["values"] for s in load_variants()["ablations"].values()}
+    tiny, b16 = load_config("tgdfer-tiny").model, load_config("tgdfer-b16").model
+    for key in spec:
+        field = key.split(".")[-1]
+        values = {str(v).lower() if isinstance(v, bool) else str(v) for v in spec[key]}
+        assert demo[key] | real[key] <= values
+        # each sweep runs every value but its config's default: they differ only where the defaults do
+        assert demo[key] ^ real[key] <= {str(getattr(tiny, field)).lower(), str(getattr(b16, field)).lower()}
+
+
+def test_run_all_sh_runs_exactly_the_planned_commands(tmp_path):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", DRY_RUN="1",
+               DFEW=str(tmp_path / "DFEW"), FERV39K=str(tmp_path / "FERV39k"))
+    r = subprocess.run(["bash", str(ROOT / "paper" / "run_all.sh")], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    written = (ROOT / "build" / "paper_runs" / "dfew.sh").read_text().splitlines()
+    expected = commands(plan_runs("tgdfer-b16", (1, 2, 3, 4, 5), (0,), True), "dfew", str(tmp_path / "DFEW"),
+                        "tgdfer-b16")
+    assert written == expected and f"== dfew: {len(expected)} runs" in r.stdout
+    ferv = (ROOT / "build" / "paper_runs" / "ferv39k.sh").read_text().splitlines()
+    assert len(ferv) == 1 + len(baselines()) and all("--set" not in c for c in ferv)   # no ablations on FERV39k
+    assert any("model.prompt_residual=" in c for c in written)        # every axis of variants.json, this one too
+
+
+def test_plan_orders_expensive_runs_first_and_pairs_ablations_with_tgdfer():
+    plan = _demo_plan()
+    kinds = [r.kind for r in plan]
+    assert kinds == sorted(kinds, key=["main", "ablation", "baseline"].index)
+    ref = {(r.fold, r.seed) for r in plan if r.kind == "main"}
+    assert {(r.fold, r.seed) for r in plan if r.kind == "ablation"} <= ref
+    with pytest.raises(ValueError, match="comma-separated"):
+        plan_runs("tgdfer-tiny", (1,), (0,), True, only="mian")
+
+
+def test_the_evaluation_draw_is_sealed_until_the_analysis_plan_exists(tmp_path):
+    p = load_protocol()
+    assert p.draws["development"].seed != p.draws["evaluation"].seed and not p.draws["development"].sealed
+    if not (ROOT / p.analysis_plan).is_file():
+        with pytest.raises(SealedDrawError, match="sealed until the analysis plan"):
+            p.benchmark("evaluation")
+    with pytest.raises(ValueError, match="unknown benchmark draw"):
+        p.draw("final")

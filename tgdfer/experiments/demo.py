@@ -1,0 +1,90 @@
+"""`make demo` and the full regeneration: the embedded pipeline on the generated benchmark, on a CPU.
+
+The protocol (`configs/protocol.json`, `PROTOCOL`): the development draw of the benchmark (2,000 clips at 112 px,
+at least 30 clips a class), TG-DFER and the baselines on its 5 folds with 3 seeds each (the seed sets initialisation,
+data order and which cached augmented view each clip shows in each epoch); with `full=True` also the ablations along
+the paper's axes (folds 1-3 x 3 seeds, paired with TG-DFER's runs of the same fold and seed). The plan of runs comes
+from `plan.plan_runs` (variants.json). Every run carves a validation split from its training fold (grouped by
+identity), picks its best epoch there, and is reported at its last epoch; the test fold is read once, after training.
+
+Where the outputs go: the demo writes its records, tables, figures and `summary.md` into its own folder
+(`build/demo/`), never over the committed artefacts; the full regeneration (`full=True`, `make regenerate`)
+rewrites the committed `results/`, `paper/` and the README's generated blocks, all of them together. Runs go to
+worker processes, one per core, longest first; both reuse finished runs under `runs/`.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from ..paths import default_runs_dir, repo_root
+from ..report.collect import collect
+from ..report.paper import build_paper
+from .plan import plan_runs
+from .pool import check_failures, run_pool, spec_of, warm_cache
+from .protocol import PROTOCOL
+
+
+def demo_dir() -> Path:
+    """Where `make demo` writes: build/demo/ in the checkout (ignored by git)."""
+    return repo_root() / "build" / "demo"
+
+
+def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int | None = None, folds=PROTOCOL.folds,
+             seeds=PROTOCOL.seeds, full: bool = False, min_per_class: int = PROTOCOL.min_per_class,
+             *, config: str = PROTOCOL.config, out: str | Path | None = None, runs_dir: str | Path | None = None,
+             workers: int | None = None, draw: str = "development", verbose: bool = True) -> dict:
+    """Benchmark, cache, runs, records, tables and figures. `out`: where results/, tables and figures go (default:
+    build/demo/ for the demo, the repository itself for the full regeneration)."""
+    t0 = time.time()
+    say = print if verbose else (lambda *a, **k: None)
+    seed = PROTOCOL.draw(draw).seed if seed is None else seed
+    committed = out is None and full
+    home = Path(out) if out else (repo_root() if full else demo_dir())
+    runs = Path(runs_dir) if runs_dir else default_runs_dir()
+    results, paper = home / "results", (home / "paper" if committed else home)
+    from .source import resolve_dataset
+
+    layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=seed, min_per_class=min_per_class,
+                                   videos=PROTOCOL.videos)
+    say(f"[{time.time() - t0:5.0f}s] benchmark at {root}")
+    cache = runs / "synth" / "cache"
+    warm_cache(layout, root, config, cache)
+    say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
+    plan = plan_runs(config, folds, seeds, full, PROTOCOL.ablation_folds, seeds)
+    check_failures(run_pool([spec_of(r, layout, root, config, runs, cache) for r in plan], workers, say, t0))
+    collect(runs, results)
+    published = repo_root() / "results" / "published.csv"             # the papers' numbers, beside the records
+    if (results / "published.csv").resolve() != published.resolve():
+        shutil.copyfile(published, results / "published.csv")
+    files = build_paper(results, paper, repo_root() / "README.md" if committed else None)
+    _contact_sheet(root, paper / "figures" / "benchmark_contact_sheet.png")
+    summary = None if committed else write_summary(home, paper, time.time() - t0)
+    say(f"[{time.time() - t0:5.0f}s] records in {results}, tables in {paper / 'tables'}, figures in {paper / 'figures'}"
+        + ("; README blocks updated" if committed else f"; summary in {summary}"))
+    return {"runs": runs, "results": results, "paper": paper, "files": files, "summary": summary,
+            "seconds": time.time() - t0}
+
+
+def write_summary(home: Path, paper: Path, seconds: float) -> Path:
+    """`summary.md`: what the demo ran, its main table, and where everything is."""
+    from ..io import atomic_write_text
+
+    main = (paper / "tables" / "main_results.md").read_text()
+    text = (f"# tgdfer demo ({seconds / 60:.1f} min)\n\nGenerated benchmark (drawn faces, not DFEW), `tgdfer-tiny`. "
+            f"Written by `make demo` into {home}; the committed records, tables and README are not touched "
+            "(`make regenerate` rewrites those).\n\n" + main +
+            f"\nRecords: {home / 'results'}; tables: {paper / 'tables'}; figures: {paper / 'figures'}.\n")
+    return atomic_write_text(home / "summary.md", text)
+
+
+def _contact_sheet(root, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from ..report.figures import contact_sheet
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = contact_sheet(root)
+    fig.savefig(path, dpi=72)
+    plt.close(fig)

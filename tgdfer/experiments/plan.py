@@ -1,0 +1,85 @@
+"""The plan of runs, from one source: TG-DFER, the baselines and the ablations of `configs/variants.json`,
+on the folds and seeds of the protocol (generated benchmark) or of a real-data sweep (DFEW / FERV39k).
+
+In: a config (its defaults decide which ablation values are not the default), folds and seeds. Out: `PlannedRun`s,
+the most expensive first; `commands` turns them into one `python -m tgdfer train` command line a run, which is
+what `paper/run_all.sh` executes, so the real-data sweep and the demo's sweep cannot drift apart.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from ..config import load_config, load_variants
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    variant: str
+    overrides: dict = field(default_factory=dict, hash=False)
+    fold: int = 1
+    seed: int = 0
+    kind: str = "main"                  # main (TG-DFER), baseline, ablation
+
+
+def baselines() -> tuple[str, ...]:
+    return tuple(load_variants()["baselines"])
+
+
+def ablation_overrides(config: str = "tgdfer-tiny") -> list[dict]:
+    """One override per non-default value of each ablation axis of configs/variants.json."""
+    default = load_config(config).model
+    out = []
+    for spec in load_variants()["ablations"].values():
+        key = spec["key"]
+        for value in spec["values"]:
+            if getattr(default, key.split(".")[-1]) != value:
+                out.append({key: value})
+    return out
+
+
+def plan_runs(config: str, folds, seeds, full: bool, ablation_folds=None, ablation_seeds=None,
+              only: str = "all") -> list[PlannedRun]:
+    """Every run, the most expensive first: TG-DFER, then (full) the ablations, then the baselines.
+
+    `only`: 'all', or a comma-separated choice of 'main' (TG-DFER alone), 'baselines', 'ablations' (TG-DFER, their
+    reference, always runs).
+    """
+    kinds = {"main", "baselines", "ablations"} if only == "all" else set(only.split(","))
+    if kinds - {"main", "baselines", "ablations"}:
+        raise ValueError(f"only: 'all' or a comma-separated choice of main, baselines, ablations (got {only!r})")
+    a_folds = folds if ablation_folds is None else ablation_folds
+    a_seeds = seeds if ablation_seeds is None else ablation_seeds
+    plan = [PlannedRun("tgdfer", {}, f, s, "main") for f in folds for s in seeds]
+    if full and "ablations" in kinds:
+        plan += [PlannedRun("tgdfer", ov, f, s, "ablation") for ov in ablation_overrides(config)
+                 for f in a_folds for s in a_seeds]
+    if "baselines" in kinds:
+        plan += [PlannedRun(v, {}, f, s, "baseline") for v in baselines() for f in folds for s in seeds]
+    return plan
+
+
+def _value(v) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def commands(plan: list[PlannedRun], dataset: str, root: str, config: str, runs_dir: str = "runs",
+             extra: tuple[str, ...] = ()) -> list[str]:
+    """One shell command a run: `python -m tgdfer train ... --resume` (a restarted sweep continues)."""
+    out = []
+    for r in plan:
+        argv = ["python", "-m", "tgdfer", "train", "--dataset", dataset, "--root", root, "--fold", str(r.fold),
+                "--config", config, "--variant", r.variant, "--seed", str(r.seed), "--runs-dir", runs_dir, "--resume"]
+        for k, v in r.overrides.items():
+            argv += ["--set", f"{k}={_value(v)}"]
+        out.append(shlex.join(argv + list(extra)))
+    return out
+
+
+def axes(plan: list[PlannedRun]) -> dict[str, set]:
+    """{variant or ablation key: the values planned}: what two plans are compared on."""
+    out: dict[str, set] = {"variant": {r.variant for r in plan}}
+    for r in plan:
+        for k, v in r.overrides.items():
+            out.setdefault(k, set()).add(_value(v))
+    return out

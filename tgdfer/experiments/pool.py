@@ -1,0 +1,113 @@
+"""Running many runs: the frozen backbone's feature cache warmed once, then a pool of worker processes.
+
+In: `PlannedRun`s of a plan and the data they read. Out: one result a run (its last-epoch metrics, or the one-line
+reason it failed). A run folder whose checkpoint cannot be read (truncated by a full disk or an interrupted copy)
+is moved aside under `runs/_damaged/` and trained again, said in the output; any other failure is reported in one
+line naming the run, and the other runs go on.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .. import runfolder as rf
+from ..config import load_config
+from ..engine.run import run_spec
+from ..engine.spec import RunSpec
+from ..report.frames import has_frame_evidence
+from ..safe_load import UnreadableFileError
+from .plan import PlannedRun
+
+
+def warm_cache(layout: str, root, config: str, cache: Path) -> None:
+    """Encode every clip's training and test views once, before runs read the cache in parallel."""
+    import pandas as pd
+    import torch
+
+    from ..data.layouts import load_split
+    from ..engine.feature_cache import train_views
+    from ..engine.run import cache_autocast, open_cache
+    from ..model import create_model
+
+    cfg = load_config(config)
+    model = create_model(cfg)
+    dev, tc = torch.device("cpu"), cfg.train
+    table = pd.concat([load_split(layout, root, 1, s) for s in ("train", "test")]).reset_index(drop=True)
+    fc = open_cache(cache, model, cfg, dev)
+    kw = dict(batch_size=64, workers=tc.workers, autocast=cache_autocast(tc, dev))
+    fc.get(table, "train", views=train_views(tc.epochs, tc.cache_views), **kw)
+    fc.get(table, "test", tc.test_views, tc.test_crops, **kw)
+
+
+def spec_of(r: PlannedRun, layout: str, root, config: str, runs_dir, cache) -> RunSpec:
+    return RunSpec(layout, str(root), r.fold, config, r.variant, r.overrides, seed=r.seed, runs_dir=str(runs_dir),
+                   resume=True, cache_dir=str(cache))
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_one(spec: RunSpec) -> dict:
+    """Train (or reuse) one run; never raises: a failure comes back as {'error': one line}."""
+    label = f"fold {spec.fold} seed {spec.seed} {spec.name}"
+    note = ""
+    try:
+        try:
+            res = run_spec(spec, verbose=False)
+        except UnreadableFileError as e:
+            folder = spec.folder()
+            if e.path is None or Path(e.path).parent.resolve() != folder.resolve():
+                raise
+            moved = rf.move_aside(folder, spec.runs_dir)
+            note = f"{e.path.name} of {folder} could not be read: moved the folder to {moved} and trained again"
+            res = run_spec(spec, verbose=False)
+    except Exception as e:                                          # reported, the other runs go on
+        first = (str(e).splitlines() or [""])[0]
+        return {"label": label, "folder": str(spec.folder()), "error": f"{type(e).__name__}: {first}", "note": note}
+    params = json.loads((res.run_dir / rf.PARAMS).read_text())
+    return {"label": label, "folder": str(res.run_dir), "note": note, "frame_evidence": has_frame_evidence(params),
+            **res.metrics["last"]}
+
+
+def progress_line(i: int, n: int, m: dict, seconds: float) -> str:
+    head = f"[{seconds:5.0f}s] {i:3d}/{n} {m['label']:42s}"
+    if "error" in m:
+        return f"{head} FAILED: {m['error']}"
+    auc = f"{100 * m['loc_auc']:5.1f}" if m.get("frame_evidence") and "loc_auc" in m else "    -"
+    return f"{head} UAR {100 * m['uar']:5.1f}  WAR {100 * m['war']:5.1f}  frame AUC {auc}"
+
+
+def run_pool(specs: list[RunSpec], workers: int | None, say, t0: float) -> list[dict]:
+    """Every spec in worker processes (one a core), in order; returns one result a spec, failures included."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    n = workers or os.cpu_count() or 1
+    out = []
+    with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                             initargs=(max(1, (os.cpu_count() or 1) // n),)) as pool:
+        futures = [pool.submit(run_one, s) for s in specs]
+        for i, fut in enumerate(as_completed(futures), 1):
+            m = fut.result()
+            if m.get("note"):
+                say(f"[{time.time() - t0:5.0f}s] note: {m['note']}")
+            say(progress_line(i, len(specs), m, time.time() - t0))
+            out.append(m)
+    return out
+
+
+class RunsFailed(RuntimeError):
+    """Some runs of a plan failed; the message lists them, one a line."""
+
+
+def check_failures(results: list[dict]) -> None:
+    failed = [m for m in results if "error" in m]
+    if failed:
+        raise RunsFailed(f"{len(failed)} of {len(results)} runs failed (the others are finished and will be reused):\n"
+                         + "\n".join(f"  {m['folder']}: {m['error']}" for m in failed)
+                         + "\nfix what the line says (or delete that run folder), then run the same command again")

@@ -1,0 +1,93 @@
+"""The evidence protocol as data: the benchmark's settings, its draws, and which folds and seeds each kind of run gets.
+
+In: `configs/protocol.json` (or another file of the same shape). Out: a `Protocol`. A draw is one rendering of the
+generated benchmark from its own generator seed (so its own identities and clips): the development draw takes every
+choice; the evaluation draw is sealed, and `Protocol.benchmark('evaluation')` refuses to render or run it until the
+analysis plan file exists in the repository.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ..paths import repo_root
+
+
+class SealedDrawError(PermissionError):
+    """A sealed draw of the benchmark was asked for before its analysis plan was committed."""
+
+
+@dataclass(frozen=True)
+class Draw:
+    name: str
+    seed: int                       # the generator's seed: identities, clips, folds
+    sealed: bool = False            # True: refused until the analysis plan exists
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class RunSet:
+    folds: tuple[int, ...]
+    seeds: tuple[int, ...]
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    config: str
+    clips: int
+    size: int
+    min_per_class: int
+    videos: bool
+    draws: dict[str, Draw]
+    runs: dict[str, RunSet]         # 'main' (TG-DFER and baselines), 'ablations'
+    analysis_plan: str = "paper/analysis_plan.json"
+    source: str = field(default="", compare=False)
+
+    @property
+    def folds(self) -> tuple[int, ...]:
+        return self.runs["main"].folds
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return self.runs["main"].seeds
+
+    @property
+    def ablation_folds(self) -> tuple[int, ...]:
+        return self.runs["ablations"].folds
+
+    def draw(self, name: str = "development") -> Draw:
+        if name not in self.draws:
+            raise ValueError(f"unknown benchmark draw {name!r}; the protocol has: {', '.join(self.draws)}")
+        d = self.draws[name]
+        plan = repo_root() / self.analysis_plan
+        if d.sealed and not plan.is_file():
+            raise SealedDrawError(f"the {name} draw of the benchmark is sealed until the analysis plan {plan} is "
+                                  "committed: write the plan (claims, primary comparisons, metric, margin, correction) "
+                                  "first; every choice runs on the development draw")
+        return d
+
+    def benchmark(self, draw: str = "development", workers: int | None = None):
+        """(layout, root) of a draw of the generated benchmark, rendered on first use."""
+        from .source import resolve_dataset
+
+        d = self.draw(draw)
+        return resolve_dataset("synth", "", clips=self.clips, size=self.size, seed=d.seed,
+                               min_per_class=self.min_per_class, videos=self.videos, workers=workers)
+
+
+def load_protocol(path: str | Path | None = None) -> Protocol:
+    """The protocol of `configs/protocol.json`, or of the file given."""
+    text = Path(path).read_text() if path else resources.files("tgdfer.configs").joinpath("protocol.json").read_text()
+    raw = json.loads(text)
+    b = raw["benchmark"]
+    return Protocol(config=raw["config"], clips=b["clips"], size=b["size"], min_per_class=b["min_per_class"],
+                    videos=b.get("videos", False),
+                    draws={k: Draw(k, v["seed"], v.get("sealed", False), v.get("about", "")) for k, v in raw["draws"].items()},
+                    runs={k: RunSet(tuple(v["folds"]), tuple(v["seeds"]), v.get("about", "")) for k, v in raw["runs"].items()},
+                    analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""))
+
+
+PROTOCOL = load_protocol()
