@@ -4,10 +4,8 @@ no module cycle, no long function, no function with many positional parameters."
 from __future__ import annotations
 
 import ast
-import importlib
 from pathlib import Path
 
-import pytest
 
 import tgdfer
 

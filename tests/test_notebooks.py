@@ -49,6 +49,14 @@ def test_train_and_evaluate_notebooks_with_other_parameters(tmp_path, synth_root
     assert (run / "confusion.png").is_file()
 
 
+def test_the_evaluation_notebook_repeats_the_run_parameters_exactly():
+    from tgdfer.notebook import declared, run_parameters
+
+    shared = run_parameters("04_evaluate")                      # raises if 04 declares one unlike 03
+    train = declared("03_train")
+    assert set(shared) == set(train)                            # all 22 of them, with 03's types and defaults
+
+
 def test_an_unknown_parameter_stops_the_notebook(tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match="unknown parameter.*flod"):
         execute("02_model", tmp_path, flod=2)

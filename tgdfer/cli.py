@@ -275,6 +275,9 @@ def _parser_bench(sub) -> None:
     be.add_argument("--device", default="auto")
     be.add_argument("--precision", nargs="+", choices=["fp32", "bf16", "fp16"], help="default: fp32 bf16 on CPU")
     be.add_argument("--iters", type=int, default=3, help="timed iterations per measurement (median)")
+    be.add_argument("--batch", type=int, default=None,
+                    help="clips a step for every config (default: 16/8/4 for tiny/b32/b16 on a CPU, the configs' own "
+                         "batch on a GPU)")
     be.add_argument("--no-data", action="store_true", help="skip the data-pipeline benchmark")
     be.add_argument("--no-cache-epoch", action="store_true", help="skip the feature-cache epoch")
     be.add_argument("--out", help="JSON file for the results")
@@ -295,7 +298,7 @@ def _cmd_bench(a) -> int:
     from .experiments.bench import format_table, run
 
     res = run(configs=tuple(a.configs), device=a.device, precisions=a.precision, iters=a.iters, data=not a.no_data,
-              cache_epoch=not a.no_cache_epoch, out=a.out, label=a.label)
+              cache_epoch=not a.no_cache_epoch, out=a.out, label=a.label, batch=a.batch)
     print(format_table(res))
     if a.out:
         print(f"\nJSON: {a.out}")

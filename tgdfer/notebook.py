@@ -28,9 +28,24 @@ def declared(notebook: str) -> dict:
             for k, v in papermill.inspect_notebook(str(path)).items()}
 
 
+RUN_NOTEBOOK = "03_train"       # declares the run parameters; 04 repeats them and is checked against these
+
+
+def run_parameters(notebook: str) -> dict:
+    """The run parameters a notebook shares with 03_train, with 03_train's declarations (type and default): the one
+    spec both notebooks are checked against, so the two cannot drift apart."""
+    own, run = declared(notebook), declared(RUN_NOTEBOOK)
+    shared = {k: run[k] for k in own if k in run}
+    drift = [k for k in shared if (own[k]["type"], own[k]["default"]) != (run[k]["type"], run[k]["default"])]
+    if drift:
+        raise ValueError(f"{notebook} declares {', '.join(drift)} unlike {RUN_NOTEBOOK} (type or default): declare "
+                         f"the run parameters as {RUN_NOTEBOOK} does")
+    return shared
+
+
 def check(notebook: str, namespace: dict) -> types.SimpleNamespace:
     """Validate the parameters a notebook's kernel holds; raise ValueError naming every problem."""
-    spec = declared(notebook)
+    spec = declared(notebook) | run_parameters(notebook)
     given = {k: v for k, v in namespace.items()
              if not k.startswith("_") and k not in _IPYTHON and isinstance(v, _LITERALS)}
     problems = []

@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ..config import Config, load_config
+from ..config import Config
 from ..data.dataset import ClipDataset
 from ..data.layouts import load_split
 from ..data.validation import groups_for, split_validation
@@ -288,15 +288,31 @@ def write_params(run: Run) -> None:
 
 # ----------------------------------------------------------------------------- the loop
 
+def forward_backward(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Config, ac: Callable,
+                     scaler: torch.amp.GradScaler, features: bool, *, class_weight=None, accum: int = 1) -> dict:
+    """The training step's forward, loss and backward: x [B, T, 3, S, S] clips (or [B, T, D] cached features)."""
+    with ac():
+        out = net(features=x) if features else net(x)
+    parts = tgdfer_loss(out, y, cfg.loss, class_weight)
+    scaler.scale(parts["loss"] / accum).backward()
+    return parts
+
+
+def apply_update(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                 clip_grad: float, scheduler=None) -> None:
+    """The training step's update: gradient clipping, the optimizer (through the loss scaler), the LR schedule."""
+    if clip_grad > 0:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    if scheduler is not None:
+        scheduler.step()
+
+
 def optimizer_step(run: Run) -> None:
-    tc = run.cfg.train
-    if tc.clip_grad > 0:
-        run.scaler.unscale_(run.optimizer)
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), tc.clip_grad)
-    run.scaler.step(run.optimizer)
-    run.scaler.update()
-    run.optimizer.zero_grad(set_to_none=True)
-    run.scheduler.step()
+    apply_update(run.model, run.optimizer, run.scaler, run.cfg.train.clip_grad, run.scheduler)
     run.step += 1
 
 
@@ -313,10 +329,8 @@ def train_epoch(run: Run, epoch: int) -> dict:
         y = batch["label"].to(run.dev, non_blocking=True)
         sync = (i + 1) % tc.grad_accum == 0
         with run.net.no_sync() if (run.world > 1 and not sync) else nullcontext():
-            with run.ac():
-                out = run.net(features=x) if run.use_cache else run.net(x)
-            parts = tgdfer_loss(out, y, run.cfg.loss, run.class_weight)
-            run.scaler.scale(parts["loss"] / tc.grad_accum).backward()
+            parts = forward_backward(run.net, x, y, run.cfg, run.ac, run.scaler, run.use_cache,
+                                     class_weight=run.class_weight, accum=tc.grad_accum)
         for k, v in parts.items():
             sums[k] = sums.get(k, 0.0) + float(v.detach())
         n_batches += 1
@@ -428,5 +442,5 @@ def run_spec(spec: RunSpec, callback=None, verbose: bool = True) -> RunResult:
     return RunResult(run.run_dir, metrics, pd.DataFrame(run.history))
 
 
-__all__ = ["train", "run_spec", "RunSpec", "RunResult", "Run", "RunData", "build_run", "resume_run", "write_params", "train_epoch",
+__all__ = ["train", "run_spec", "forward_backward", "apply_update", "RunSpec", "RunResult", "Run", "RunData", "build_run", "resume_run", "write_params", "train_epoch",
            "evaluate_epoch", "save_epoch", "finish_run", "load_tables", "attach_datasets"]

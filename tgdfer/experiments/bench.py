@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-import platform
 import resource
 import statistics
 import tempfile
@@ -23,7 +22,7 @@ import torch
 from ..engine.device import machine
 
 DEFAULT_BATCH = {"cpu": {"tgdfer-tiny": 16, "tgdfer-b32": 8, "tgdfer-b16": 4},
-                 "cuda": {"tgdfer-tiny": 64, "tgdfer-b32": 48, "tgdfer-b16": 32}}
+                 "cuda": {"tgdfer-tiny": 64, "tgdfer-b32": 48, "tgdfer-b16": 48}}     # cuda: the configs' own batch
 
 
 def _sync(dev: torch.device) -> None:
@@ -63,15 +62,18 @@ def _autocast(dev: torch.device, precision: str):
 
 
 def _model_worker(args: dict) -> dict:
-    """Measure one config at one precision (runs in its own process)."""
-    from ..model.losses import tgdfer_loss
+    """Measure one config at one precision (runs in its own process): the engine's own training step (its
+    forward/backward and its update with the optimizer the config trains with), with the image tower trainable."""
+    from ..config import load_config
+    from ..engine.optim import build_optimizer
+    from ..engine.run import apply_update, forward_backward
     from ..model import create_model, model_report
 
     torch.set_num_threads(args["threads"])
     dev = torch.device(args["device"])
     torch.manual_seed(0)
-    model = create_model(args["config"], overrides={"pretrained": "none", "finetune": "full",
-                                                   "frames": args["frames"]}).to(dev)
+    cfg = load_config(args["config"], overrides={"pretrained": "none", "finetune": "full", "frames": args["frames"]})
+    model = create_model(cfg).to(dev)
     if args.get("channels_last"):
         model.backbone.visual.to(memory_format=torch.channels_last)
     rep = model_report(model).set_index("component")
@@ -80,25 +82,21 @@ def _model_worker(args: dict) -> dict:
     x = torch.randn(B, T, 3, S, S, device=dev)
     y = torch.randint(0, 7, (B,), device=dev)
     ac = _autocast(dev, args["precision"])
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=1e-5)
+    opt = build_optimizer(model, cfg.train)                                  # SGD for b16/b32, AdamW for tiny
+    scaler = torch.amp.GradScaler(dev.type, enabled=args["precision"] == "fp16")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
 
     def step_full():
-        with ac():
-            out = model(x)
-        tgdfer_loss(out, y, model.config.loss)["loss"].backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        forward_backward(model, x, y, cfg, ac, scaler, features=False)
+        apply_update(model, opt, scaler, cfg.train.clip_grad)
 
     def step_backbone():
         with ac():
             f = model.backbone.encode_frames(x)
-        f.float().square().mean().backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        scaler.scale(f.float().square().mean()).backward()
+        apply_update(model, opt, scaler, cfg.train.clip_grad)
 
     model.train()
     it = args["iters"]
@@ -113,17 +111,14 @@ def _model_worker(args: dict) -> dict:
     model.train()
 
     def step_heads():
-        with ac():
-            out = model(features=feats)
-        tgdfer_loss(out, y, model.config.loss)["loss"].backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        forward_backward(model, feats, y, cfg, ac, scaler, features=True)
+        apply_update(model, opt, scaler, cfg.train.clip_grad)
 
     t_heads = timeit(step_heads, dev, it)
     peak = (torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {
-        "config": args["config"], "precision": args["precision"], "batch": B, "frames": T, "image_size": S,
+        "config": args["config"], "precision": args["precision"], "optimizer": cfg.train.optimizer, "batch": B, "frames": T, "image_size": S,
         "channels_last": bool(args.get("channels_last")),
         "train_step_s": t_step, "train_clips_per_s": B / t_step, "train_frames_per_s": B * T / t_step,
         "infer_clips_per_s": B / t_inf, "infer_frames_per_s": B * T / t_inf,
@@ -246,7 +241,8 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
 
     from ..config import load_config
     from ..engine.feature_cache import CachedClips
-    from ..model.losses import tgdfer_loss
+    from ..engine.optim import build_optimizer
+    from ..engine.run import apply_update, forward_backward
     from ..model import create_model
 
     dev = torch.device(device)
@@ -257,18 +253,16 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
     idx = torch.zeros(clips, 1, T, dtype=torch.long)
     table = pd.DataFrame({"clip_id": [str(i) for i in range(clips)], "path": "", "label": np.arange(clips) % 7})
     loader = DataLoader(CachedClips(feats, idx, table, train=True), batch_size=B, shuffle=True, num_workers=0)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    opt = build_optimizer(model, cfg.train)
+    scaler = torch.amp.GradScaler(dev.type, enabled=precision == "fp16")
     ac = _autocast(dev, precision)
     it = iter(loader)
     times = []
     for s in range(steps + 2):
         t = time.perf_counter()
         b = next(it)
-        with ac():
-            out = model(features=b["features"].to(dev))
-        tgdfer_loss(out, b["label"].to(dev), cfg.loss)["loss"].backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        forward_backward(model, b["features"].to(dev), b["label"].to(dev), cfg, ac, scaler, features=True)
+        apply_update(model, opt, scaler, cfg.train.clip_grad)
         _sync(dev)
         if s >= 2:
             times.append(time.perf_counter() - t)
@@ -281,14 +275,16 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
 # ----------------------------------------------------------------------------- the whole run
 
 def run(configs=("tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"), device: str = "auto", precisions=None, iters: int = 3,
-        data: bool = True, cache_epoch: bool = True, out: str | os.PathLike | None = None, *, label: str = "") -> dict:
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+        data: bool = True, cache_epoch: bool = True, out: str | os.PathLike | None = None, *, label: str = "", batch: int | None = None) -> dict:
+    from ..engine.device import resolve_device
+
+    dev = resolve_device(device)
     precisions = precisions or (["fp32", "bf16"] if dev.type == "cpu" else ["bf16", "fp16"])
     res = {"label": label, "machine": machine(), "device": str(dev), "sdpa_patch": os.environ.get("TGDFER_SDPA", "1") != "0",
            "matmul_peak_gflop_per_s": {p: matmul_peak(dev, torch.float32 if p == "fp32" else
                                                         (torch.bfloat16 if p == "bf16" else torch.float16))
                                        for p in precisions}}
-    res["models"] = bench_models(configs, str(dev), precisions, iters)
+    res["models"] = bench_models(configs, str(dev), precisions, iters, batches={c: batch for c in configs} if batch else None)
     for m in res["models"]:
         m["backbone_fwd_share_of_peak"] = m["backbone_fwd_gflop_per_s"] / res["matmul_peak_gflop_per_s"][m["precision"]]
     if data:

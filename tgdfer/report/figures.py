@@ -96,6 +96,20 @@ def frame_strip(frames: np.ndarray, relevance: np.ndarray, class_names: list[str
     return fig
 
 
+def recall_bars(recall: dict, title: str = ""):
+    """Per-class recall as bars (in %; a class absent from the split has no bar)."""
+    import matplotlib.pyplot as plt
+
+    names = list(recall)
+    values = [np.nan if v is None else 100 * v for v in recall.values()]
+    fig, ax = plt.subplots(figsize=(6, 2.5))
+    ax.bar(names, values)
+    ax.set_ylabel("recall (%)")
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="x", rotation=30)
+    return fig
+
+
 def confusion_panels(panels: list[tuple[np.ndarray, str]], class_names: list[str]):
     """Row-normalised confusion matrices, one panel each: [(matrix [C, C], title), ...].
 

@@ -61,3 +61,36 @@ def load_run(path: str | Path) -> FinishedRun:
 
 
 find_runs = rf.find_runs
+
+
+def score_table(metrics: dict) -> pd.DataFrame:
+    """Last and best epoch of a run's metrics.json: UAR, WAR, per-class recall and (generated benchmark) the frame
+    scores, one row an epoch, as fractions."""
+    rows = {}
+    for k in ("last", "best"):
+        e = metrics[k]
+        name = f"{k} epoch ({metrics['best_epoch'] if k == 'best' else metrics['epochs']})"
+        rows[name] = {"UAR": e["uar"], "WAR": e["war"], **dict(e["recall"]),
+                      **({"frame AUC": e["loc_auc"], "top-4 precision": e["loc_topk_precision"],
+                          "top-4 chance": e["loc_topk_chance"]} if "loc_auc" in e else {})}
+    return pd.DataFrame(rows).T
+
+
+def example_clips(run: FinishedRun, n: int) -> list[str]:
+    """Test clips to show: about half predicted right, half wrong, in the order of predictions.csv."""
+    pred = run.predictions
+    right, wrong = pred[pred.label == pred.pred], pred[pred.label != pred.pred]
+    return list(right.clip_id[: max(1, n - n // 2)]) + list(wrong.clip_id[: n // 2])
+
+
+def relevance_strips(run: FinishedRun, n: int):
+    """One figure a chosen test clip (`example_clips`): its frames, their relevance and the ground truth."""
+    from .figures import frame_strip
+
+    m, names = run.metrics, run.class_names
+    for cid in example_clips(run, n):
+        i = run.clip_index(cid)
+        lab, prd = int(run.relevance["labels"][i]), int(run.relevance["probs"][i].argmax())
+        yield frame_strip(run.frames(cid), run.relevance["relevance"][i], names, label=lab, pred=prd,
+                          truth=run.truth(cid), frame_index=run.relevance["frame_index"][i],
+                          title=f"{m['dataset']} clip {cid}: true {names[lab]}, predicted {names[prd]}")

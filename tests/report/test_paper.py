@@ -10,7 +10,7 @@ from tgdfer.report.collect import collect
 from tgdfer.report.paper import README_END, README_START, readme_block, write_figures, write_tables
 from tgdfer.engine.run import train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_tables_are_what_the_records_give(tmp_path):

@@ -235,5 +235,5 @@ def test_describe_model_of_a_dfew_run_and_of_an_old_checkpoint():
     assert d["dataset"] == "unknown" and d["generated_benchmark"] is None
     assert "unknown (a checkpoint written before" in d["text"] and "unknown data" in d["short"]
     assert scope_warning(d, "/videos/me.mp4") is None                  # unknown is said, not guessed
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "## Reproducing the paper on DFEW and FERV39k" in readme      # the section the warning points to

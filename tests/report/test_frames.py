@@ -19,7 +19,7 @@ from tgdfer.report.collect import collect
 from tgdfer.report.paper import localisation_table, write_figures, write_tables
 from tgdfer.config import load_variants
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_auc_rows_equals_sklearn_with_ties_and_is_undefined_for_one_class():
