@@ -15,6 +15,8 @@ RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3, "experiment
 # experiments/: the protocol's parts (protocol, plan, pool, source) are shared by its runners; a runner (demo, tune,
 # zeroshot, bench, bench_protocol, prediction) never imports another runner
 EXPERIMENT_PARTS = {"protocol", "plan", "pool", "source", "__init__"}
+# shared helpers sit at 0; the run spec sits just above them (it reads configs, paths and the run-folder layout)
+HELPER_RANK = {"runspec": 0.5}
 MAX_LINES = 80
 MAX_POSITIONAL = 7
 
@@ -53,7 +55,7 @@ def layer(mod: str) -> tuple[str, int]:
         return parts[1], RANK[parts[1]]
     if parts[1] in ("configs", "assets"):
         return parts[1], 0
-    return parts[1], 0                                                    # a shared helper
+    return parts[1], HELPER_RANK.get(parts[1], 0)                         # a shared helper
 
 
 FILES = sorted(PKG.rglob("*.py"))

@@ -123,7 +123,7 @@ def _parser_train(sub) -> None:
 
 def _cmd_train(a) -> int:
     from .engine.run import run_spec
-    from .engine.spec import RunSpec
+    from .runspec import RunSpec
 
     spec = RunSpec(a.dataset, a.root, a.fold, a.config, a.variant, _overrides(a), seed=a.seed, device=a.device,
                    run_dir=a.run_dir, runs_dir=a.runs_dir, resume=a.resume, media=a.media, label_base=a.label_base,

@@ -80,8 +80,8 @@ def switches(P) -> dict:
 
 
 def spec_from(P):
-    """The typed run spec (`engine.spec.RunSpec`) a notebook's parameters describe (the benchmark rendered if asked)."""
-    from .engine.spec import RunSpec
+    """The typed run spec (`runspec.RunSpec`) a notebook's parameters describe (the benchmark rendered if asked)."""
+    from .runspec import RunSpec
     from .experiments.source import resolve_dataset
     from .paths import resolve
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tgdfer.experiments.pool import RunsFailed, check_failures, progress_line, run_one
-from tgdfer.engine.spec import RunSpec
+from tgdfer.runspec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(clips=60, size=48, folds=(1,), seeds=(0,), min_per_class=4)

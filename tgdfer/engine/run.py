@@ -37,6 +37,8 @@ from ..model import TGDFER, create_model
 from ..model.losses import tgdfer_loss
 from .. import runfolder as rf
 from ..progress import progress
+from ..runspec import RunSpec
+from ..data.ground_truth import dataset_label
 from ..safe_load import numpy_rng_state, set_numpy_rng_state
 from ..seeding import seed_everything
 from .checkpoint import model_state, read_checkpoint, save_checkpoint
@@ -44,7 +46,6 @@ from .device import autocast_factory, environment, resolve_precision, setup_devi
 from .evaluate import evaluate_loader, write_predictions
 from .feature_cache import CachedClips, FeatureCache, train_views
 from .optim import build_optimizer, lr_lambda
-from .spec import RunSpec
 
 
 @dataclass
@@ -118,11 +119,16 @@ class Run:
         return self.rank == 0
 
     @property
+    def label(self) -> str:
+        """The dataset's name in records and folders: 'synth' for the generated benchmark (never 'dfew')."""
+        return dataset_label(self.spec.dataset, self.spec.root)
+
+    @property
     def trained_on(self) -> dict:
         """What the checkpoint learned from, stored in it so `predict` can say so: dataset, root, fold."""
         s = self.spec
-        return {"dataset": s.label, "layout": s.dataset, "root": str(s.root), "fold": s.fold,
-                "generated_benchmark": s.label == "synth"}
+        return {"dataset": self.label, "layout": s.dataset, "root": str(s.root), "fold": s.fold,
+                "generated_benchmark": self.label == "synth"}
 
     @property
     def identity(self) -> dict:
@@ -219,12 +225,17 @@ def attach_optimisation(run: Run) -> Run:
     return run
 
 
+def run_folder(spec: RunSpec) -> Path:
+    """Where a spec's run folder is (its dataset label decided by the data layer)."""
+    return spec.folder(dataset_label(spec.dataset, spec.root))
+
+
 def build_run(spec: RunSpec, cfg: Config | None = None, verbose: bool = True) -> Run:
     """Everything a run needs before its first step, in the order that fixes its random draws."""
     cfg = cfg or spec.resolve_config()
     dev, rank, world = setup_device(spec.device)
     seed_everything(spec.seed, spec.deterministic)
-    run_dir = spec.folder()
+    run_dir = run_folder(spec)
     dataset, root, fold, seed, cache_dir = spec.dataset, spec.root, spec.fold, spec.seed, spec.cache_dir
     data = load_tables(dataset, root, fold, spec.media, spec.label_base, cfg.train, seed)
     model = create_model(cfg, dataset=dataset if dataset in ("dfew", "ferv39k", "mafw") else "dfew", cache_dir=cache_dir)
@@ -269,7 +280,7 @@ def resume_run(run: Run, resume: bool) -> None:
 def write_params(run: Run) -> None:
     """`params.json`: the resolved parameters, the data sizes, the weights and the environment."""
     s, d = run.spec, run.data
-    params = {"dataset": s.dataset, "dataset_label": s.label, "root": str(s.root), "fold": s.fold,
+    params = {"dataset": s.dataset, "dataset_label": run.label, "root": str(s.root), "fold": s.fold,
               "media": s.media, "label_base": s.label_base, "config": run.cfg.to_dict(),
               "overrides": s.overrides, "run_name": s.name, "seed": s.seed,
               "deterministic": s.deterministic, "world_size": run.world, "feature_cache": run.use_cache,
@@ -401,7 +412,7 @@ def finish_run(run: Run) -> dict:
 
 def run_metrics(run: Run, last: dict, best: dict) -> dict:
     s, tc, sel = run.spec, run.cfg.train, run.data.select_split
-    return {"dataset": s.label, "fold": s.fold, "run_name": s.name, "variant": run.cfg.variant,
+    return {"dataset": run.label, "fold": s.fold, "run_name": s.name, "variant": run.cfg.variant,
             "config": run.cfg.name, "seed": s.seed, "reported": "last", "selection_split": sel,
             "selection_note": ("best epoch chosen on a validation split carved from the training fold"
                                if sel == "val" else
@@ -442,5 +453,5 @@ def run_spec(spec: RunSpec, callback=None, verbose: bool = True) -> RunResult:
     return RunResult(run.run_dir, metrics, pd.DataFrame(run.history))
 
 
-__all__ = ["train", "run_spec", "forward_backward", "apply_update", "RunSpec", "RunResult", "Run", "RunData", "build_run", "resume_run", "write_params", "train_epoch",
+__all__ = ["train", "run_spec", "run_folder", "forward_backward", "apply_update", "RunSpec", "RunResult", "Run", "RunData", "build_run", "resume_run", "write_params", "train_epoch",
            "evaluate_epoch", "save_epoch", "finish_run", "load_tables", "attach_datasets"]

@@ -52,7 +52,7 @@ def _batches(root: str, cache: str, n: int) -> tuple:
     """A built run of the demo protocol (not trained) and n of its training batches."""
     from ..config import load_config
     from ..engine.run import build_run
-    from ..engine.spec import RunSpec
+    from ..runspec import RunSpec
 
     cfg = load_config("tgdfer-tiny")
     run = build_run(RunSpec("dfew", root, 1, cfg, device="cpu", cache_dir=cache), cfg, verbose=False)   # writes nothing

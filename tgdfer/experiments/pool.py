@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .. import runfolder as rf
 from ..config import load_config
-from ..engine.run import run_spec
-from ..engine.spec import RunSpec
+from ..engine.run import run_folder, run_spec
+from ..runspec import RunSpec
 from ..report.frames import has_frame_evidence
 from ..safe_load import UnreadableFileError
 from .plan import PlannedRun
@@ -59,7 +59,7 @@ def run_one(spec: RunSpec) -> dict:
         try:
             res = run_spec(spec, verbose=False)
         except UnreadableFileError as e:
-            folder = spec.folder()
+            folder = run_folder(spec)
             if e.path is None or Path(e.path).parent.resolve() != folder.resolve():
                 raise
             moved = rf.move_aside(folder, spec.runs_dir)
@@ -67,7 +67,7 @@ def run_one(spec: RunSpec) -> dict:
             res = run_spec(spec, verbose=False)
     except Exception as e:                                          # reported, the other runs go on
         first = (str(e).splitlines() or [""])[0]
-        return {"label": label, "folder": str(spec.folder()), "error": f"{type(e).__name__}: {first}", "note": note}
+        return {"label": label, "folder": str(run_folder(spec)), "error": f"{type(e).__name__}: {first}", "note": note}
     params = json.loads((res.run_dir / rf.PARAMS).read_text())
     return {"label": label, "folder": str(res.run_dir), "note": note, "frame_evidence": has_frame_evidence(params),
             **res.metrics["last"]}

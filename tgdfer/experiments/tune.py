@@ -46,7 +46,7 @@ def tune_one(job: dict) -> dict:
 
     from ..config import load_config
     from ..engine.run import build_run, evaluate_epoch, train_epoch
-    from ..engine.spec import RunSpec
+    from ..runspec import RunSpec
 
     torch.set_num_threads(1)
     cfg = load_config("tgdfer-tiny", "tgdfer", {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]})

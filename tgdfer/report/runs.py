@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import runfolder as rf
+from ..runspec import RunSpec
 
 
 @dataclass
@@ -23,6 +24,11 @@ class FinishedRun:
     history: pd.DataFrame
     predictions: pd.DataFrame
     relevance: dict            # arrays of relevance.npz: clip_ids, labels, relevance [N, T, C], frame_index [N, T], ...
+
+    @property
+    def spec(self) -> RunSpec:
+        """The run's parameters as `train` received them (from params.json)."""
+        return RunSpec.from_params(self.params)
 
     @property
     def class_names(self) -> list[str]:
@@ -36,8 +42,8 @@ class FinishedRun:
         from ..data.decode import ClipReader
         from ..data.layouts import load_split
 
-        p = self.params
-        table = load_split(p["dataset"], p["root"], p["fold"], "test", media=p["media"], label_base=p["label_base"])
+        s = self.spec
+        table = load_split(s.dataset, s.root, s.fold, "test", media=s.media, label_base=s.label_base)
         row = table[table.clip_id == clip_id].iloc[0]
         return ClipReader(row.path).read(self.relevance["frame_index"][self.clip_index(clip_id)])
 
@@ -45,7 +51,7 @@ class FinishedRun:
         """Ground-truth intensity at the sampled frames (generated benchmark only)."""
         from ..data.ground_truth import intensity
 
-        full = intensity(self.params["root"], clip_id)
+        full = intensity(self.spec.root, clip_id)
         if full is None:
             return None
         return full[np.minimum(self.relevance["frame_index"][self.clip_index(clip_id)], len(full) - 1)]

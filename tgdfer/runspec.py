@@ -2,7 +2,8 @@
 protocol's plan), passed whole to the engine, written to `params.json` (key "spec") and read back by the report.
 
 In: a dataset layout and root, a fold, a config (name, path or `Config`), a variant and overrides, a seed, where the
-run folder goes. Out: the run's name, its dataset label, its folder and its resolved `Config`.
+run folder goes. Out: the run's name, its folder (given the dataset's label: `synth` for the generated benchmark,
+decided by the data layer) and its resolved `Config`.
 """
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .. import runfolder as rf
-from ..config import Config, load_config
-from ..data.ground_truth import dataset_label
-from ..paths import default_runs_dir, run_name
+from . import runfolder as rf
+from .config import Config, load_config
+from .paths import default_runs_dir, run_name
 
 
 @dataclass
@@ -41,14 +41,11 @@ class RunSpec:
     def name(self) -> str:
         return run_name(self.variant, self.overrides)
 
-    @property
-    def label(self) -> str:
-        return dataset_label(self.dataset, self.root)
-
-    def folder(self) -> Path:
+    def folder(self, dataset_label: str) -> Path:
+        """`run_dir`, or runs/<dataset label>/fold<k>/<run name>/seed<s>."""
         if self.run_dir:
             return Path(self.run_dir)
-        return rf.run_path(self.runs_dir or default_runs_dir(), self.label, self.fold, self.name, self.seed)
+        return rf.run_path(self.runs_dir or default_runs_dir(), dataset_label, self.fold, self.name, self.seed)
 
     def resolve_config(self) -> Config:
         if isinstance(self.config, Config):
