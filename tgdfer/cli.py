@@ -396,8 +396,10 @@ def _parser_demo(sub) -> None:
                                     "config, 5 folds x 3 seeds), collect, write tables and figures into build/demo/ (the "
                                     "committed artefacts are not touched); with --full also the ablations: the full "
                                     "regeneration of the committed records, tables, figures and README blocks.")
-    dm.add_argument("--clips", type=int, default=2000)
-    dm.add_argument("--size", type=int, default=112)
+    from .experiments.protocol import PROTOCOL
+
+    dm.add_argument("--clips", type=int, default=PROTOCOL.clips, help=f"clips (default {PROTOCOL.clips})")
+    dm.add_argument("--size", type=int, default=PROTOCOL.size, help=f"frame side (default {PROTOCOL.size})")
     dm.add_argument("--folds", type=int, default=5, help="folds (default 5)")
     dm.add_argument("--seeds", type=int, default=3, help="seeds a (variant, fold) (default 3)")
     dm.add_argument("--full", action="store_true",

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..paths import repo_root
 
 
-class SealedDrawError(PermissionError):
+class SealedDrawError(ValueError):
     """A sealed draw of the benchmark was asked for before its analysis plan was committed."""
 
 
