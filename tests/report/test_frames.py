@@ -16,7 +16,8 @@ from tgdfer.data.layouts import load_split
 from tgdfer.data.sampling import segment_indices
 from tgdfer.report import frames as fr
 from tgdfer.report.collect import collect
-from tgdfer.report.paper import localisation_table, write_figures, write_tables
+from tgdfer.report.paper import write_figures, write_tables
+from tgdfer.report.tables import localisation_table
 from tgdfer.config import load_variants
 
 ROOT = Path(__file__).resolve().parents[2]
