@@ -66,7 +66,8 @@ class RunSpec:
         if "spec" in params:
             names = {f.name for f in fields(cls)}
             return cls(**{k: v for k, v in params["spec"].items() if k in names})
+        cfg = params.get("config", {})
         return cls(dataset=params["dataset"], root=params["root"], fold=params["fold"],
-                   config=params["config"]["name"], variant=params["config"].get("variant", "tgdfer"),
-                   overrides=params.get("overrides", {}), seed=params["seed"], media=params.get("media", "frames"),
-                   label_base=params.get("label_base", 1))
+                   config=cfg.get("name", ""), variant=cfg.get("variant", "tgdfer"),
+                   overrides=params.get("overrides", {}), seed=params.get("seed", 0),
+                   media=params.get("media", "frames"), label_base=params.get("label_base", 1))
