@@ -42,7 +42,9 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     seed = PROTOCOL.draw(draw).seed if seed is None else seed
     committed = out is None and full
     home = Path(out) if out else (repo_root() if full else demo_dir())
-    runs = Path(runs_dir) if runs_dir else default_runs_dir()
+    # another draw's runs go to their own folder: a run folder is named by dataset label, fold, run name and seed,
+    # which two draws of the benchmark share
+    runs = Path(runs_dir) if runs_dir else default_runs_dir() / ("" if draw == "development" else f"draw-{draw}")
     results, paper = home / "results", (home / "paper" if committed else home)
     from .source import resolve_dataset
 
