@@ -53,6 +53,10 @@ def _parser_generate(sub) -> None:
                    help="where the expression sits: its centre uniform over the clip (default), or format 1's")
     g.add_argument("--min-per-class", dest="min_per_class", type=int, default=0,
                    help="at least this many clips a class (rare classes: enough test clips a fold)")
+    g.add_argument("--expressions", default="prototype", choices=["prototype", "distribution"],
+                   help="prototype: every clip of a class moves its EMFACS prototype (format 2, default); distribution: "
+                        "a variant drawn from tgdfer/assets/expressions.json with missing, weak, extra and one-sided "
+                        "units (format 3)")
     g.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing set made with other settings")
     g.set_defaults(func=_cmd_generate)
@@ -63,7 +67,7 @@ def _cmd_generate(a) -> int:
 
     cfg = GenerateConfig(clips=a.clips, size=a.size, seed=a.seed, balanced=a.balanced, scene=a.scene,
                          videos=not a.no_videos, replica=a.replica or "", placement=a.placement,
-                         min_per_class=a.min_per_class)
+                         min_per_class=a.min_per_class, expressions=a.expressions)
     out = generate(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
     print(f"benchmark ready at {out}")
     return 0

@@ -45,6 +45,7 @@ class Protocol:
     runs: dict[str, RunSet]         # 'main' (TG-DFER and baselines), 'ablations'
     analysis_plan: str = "paper/analysis_plan.json"
     source: str = field(default="", compare=False)
+    expressions: str = "prototype"  # the generator's expression model (synth.expressions.EXPRESSION_MODELS)
 
     @property
     def folds(self) -> tuple[int, ...]:
@@ -75,7 +76,8 @@ class Protocol:
 
         d = self.draw(draw)
         return resolve_dataset("synth", "", clips=self.clips, size=self.size, seed=d.seed,
-                               min_per_class=self.min_per_class, videos=self.videos, workers=workers)
+                               min_per_class=self.min_per_class, videos=self.videos, workers=workers,
+                               expressions=self.expressions)
 
 
 def load_protocol(path: str | Path | None = None) -> Protocol:
@@ -87,7 +89,8 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
                     videos=b.get("videos", False),
                     draws={k: Draw(k, v["seed"], v.get("sealed", False), v.get("about", "")) for k, v in raw["draws"].items()},
                     runs={k: RunSet(tuple(v["folds"]), tuple(v["seeds"]), v.get("about", "")) for k, v in raw["runs"].items()},
-                    analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""))
+                    analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""),
+                    expressions=b.get("expressions", "prototype"))
 
 
 PROTOCOL = load_protocol()

@@ -13,17 +13,20 @@ from ..paths import default_data_dir, resolve
 LAYOUTS = ("synth", "dfew", "ferv39k", "mafw", "annotation", "csv")
 
 
-def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, videos: bool = True) -> Path:
+def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, videos: bool = True, *,
+                  expressions: str = "prototype") -> Path:
     """The default folder of a benchmark: named by its settings and the generator's format, so that a set made
     by an older generator is kept beside the new one, never overwritten."""
-    from ..synth.generate import FORMAT_VERSION
+    from ..synth.generate import GenerateConfig, format_version
 
     tail = (f"-m{min_per_class}" if min_per_class else "") + ("" if videos else "-novideo")
-    return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}{tail}-v{FORMAT_VERSION}"
+    version = format_version(GenerateConfig(expressions=expressions))
+    return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}{tail}-v{version}"
 
 
 def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 112, seed: int = 0,
-                    workers: int | None = None, min_per_class: int = 0, *, videos: bool = True) -> tuple[str, Path]:
+                    workers: int | None = None, min_per_class: int = 0, *, videos: bool = True,
+                    expressions: str = "prototype") -> tuple[str, Path]:
     """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated."""
     from ..synth.generate import GenerateConfig, generate
 
@@ -34,8 +37,9 @@ def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 
 
         if root and is_complete(resolve(root)):        # an existing benchmark is used as it is
             return "dfew", resolve(root)
-        out = resolve(root) if root else benchmark_dir(clips, size, seed, min_per_class, videos)
-        cfg = GenerateConfig(clips=clips, size=size, seed=seed, min_per_class=min_per_class, videos=videos)
+        out = resolve(root) if root else benchmark_dir(clips, size, seed, min_per_class, videos, expressions=expressions)
+        cfg = GenerateConfig(clips=clips, size=size, seed=seed, min_per_class=min_per_class, videos=videos,
+                             expressions=expressions)
         return "dfew", generate(out, cfg, workers=workers)
     if not root:
         raise ValueError(f"dataset {dataset!r} needs a root folder (the dataset as downloaded)")

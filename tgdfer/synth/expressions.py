@@ -1,14 +1,20 @@
 """Per-frame action units for one generated clip: the expression's timeline and the distractors.
 
-In: a class name (EMFACS prototype from `assets/classes.json`), a clip length and a random
-generator. Out: a `Timeline` with the AU intensities of every frame [L, len(AUS)], the ground-truth
+In: a class name, a clip length and a random generator. Which units an expression moves comes from
+one of two expression models: 'prototype' (benchmark formats 1-2: every clip of a class moves its
+EMFACS prototype, `assets/classes.json`) or 'distribution' (format 3: a variant drawn from
+`assets/expressions.json`, with optional, missing, weak, extra and one-sided units and the person's
+own expressivity and habit, so that a class description matches a clip only partly). Out: a `Timeline` with the AU intensities of every frame [L, len(AUS)], the ground-truth
 expression intensity [L] and the distractor masks. The expression covers only part of the clip
 (onset-apex-offset); around it are neutral frames, blinks, speech-like mouth motion and brief
 low-intensity flickers of another expression: the "many-to-one" problem of real DFER data.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
@@ -29,6 +35,90 @@ class Timeline:
     apex: tuple             # (first, last) apex frame, (-1, -1) for neutral
     offset: int             # last frame of the segment (may be past the clip: truncated)
     apex_intensity: float
+    asym: float = 0.0       # one-sidedness of the expression (render_face's `asym`); 0 in formats 1-2
+    variant: int = -1       # index of the drawn variant in expressions.json (-1: the prototype model)
+
+
+EXPRESSION_MODELS = ("prototype", "distribution")
+
+
+@lru_cache(maxsize=None)
+def expression_distribution() -> dict:
+    """`assets/expressions.json`, checked by `check_distribution`."""
+    d = json.loads(resources.files("tgdfer.assets").joinpath("expressions.json").read_text())
+    return check_distribution(d, "tgdfer/assets/expressions.json")
+
+
+def check_distribution(d: dict, where: str) -> dict:
+    """Every class present, every unit drawable, weights summing to 1 and shares in [0, 1]; returns `d`."""
+    from ..classes import class_names
+
+    if sorted(d["classes"]) != sorted(class_names("dfew")):
+        raise ValueError(f"{where}: classes must be {class_names('dfew')} (got {sorted(d['classes'])})")
+    for name, c in d["classes"].items():
+        units = [u for v in c["variants"] for u in v["units"]] + [int(u) for u in c["optional"]]
+        bad = [u for u in units if u not in AU_INDEX or u == 45]
+        if bad:
+            raise ValueError(f"{where}: {name} uses units the renderer does not draw: {bad} "
+                             f"(it draws {[u for u in AUS if u != 45]})")
+        w = sum(v["weight"] for v in c["variants"])
+        if abs(w - 1.0) > 1e-6 or any(not 0 <= p <= 1 for p in c["optional"].values()):
+            raise ValueError(f"{where}: {name}: variant weights must sum to 1 (got {w:g}) and shares lie in [0, 1]")
+    return d
+
+
+@dataclass(frozen=True)
+class Person:
+    """What an identity brings to every expression it makes (format 3)."""
+    expressivity: float     # factor on every apex intensity
+    habit: int              # a unit this person adds to every expression, 0: none
+    habit_gain: float
+
+
+def draw_person(rng: np.random.Generator) -> Person:
+    p = expression_distribution()["noise"]["person"]
+    expressivity = float(rng.uniform(*p["expressivity"]))
+    extra = expression_distribution()["noise"]["extra"]["units"]
+    habit = int(extra[int(rng.integers(len(extra)))]) if rng.random() < p["habit_p"] else 0
+    return Person(expressivity, habit, float(rng.uniform(*p["habit_gain"])))
+
+
+NEUTRAL_PERSON = Person(1.0, 0, 0.0)
+
+
+@dataclass(frozen=True)
+class Expression:
+    variant: int            # index into the class's variants
+    gains: dict             # unit -> gain on the clip's intensity curve
+    apex: float             # apex intensity of the curve
+    asym: float             # render_face's `asym`
+
+
+def draw_expression(label: str, rng: np.random.Generator, person: Person = NEUTRAL_PERSON) -> Expression:
+    """The units one clip of class `label` moves, with their gains, drawn from `expressions.json`."""
+    d = expression_distribution()
+    c, noise = d["classes"][label], d["noise"]
+    weights = np.array([v["weight"] for v in c["variants"]])
+    k = int(rng.choice(len(weights), p=weights / weights.sum()))
+    units = list(c["variants"][k]["units"])
+    units += [int(u) for u, share in c["optional"].items() if int(u) not in units and rng.random() < share]
+    kept = [u for u in units if rng.random() >= noise["missing"]]
+    if units and not kept:                                           # never drop every unit of an expression
+        kept = [units[int(rng.integers(len(units)))]]
+    gains = {}
+    for u in kept:
+        g = float(rng.uniform(*noise["gain"]))                       # individual variation
+        if rng.random() < noise["weak"]["p"]:
+            g *= float(rng.uniform(*noise["weak"]["gain"]))
+        gains[u] = g
+    if units and rng.random() < noise["extra"]["p"]:                  # a co-occurring unit outside the variant
+        u = int(noise["extra"]["units"][int(rng.integers(len(noise["extra"]["units"])))])
+        gains[u] = max(gains.get(u, 0.0), float(rng.uniform(*noise["extra"]["gain"])))
+    if units and person.habit:
+        gains[person.habit] = max(gains.get(person.habit, 0.0), person.habit_gain)
+    asym = float(rng.uniform(-1, 1) * noise["asymmetry"]["max"]) if rng.random() < noise["asymmetry"]["p"] else 0.0
+    apex = float(rng.uniform(*c["apex"])) * person.expressivity
+    return Expression(k, gains, min(apex, 1.0), asym)
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -64,11 +154,28 @@ def intensity_curve(length: int, rng: np.random.Generator, apex: float, placemen
     return curve.astype(np.float32), start, (start + n_on, start + n_on + n_apex - 1), start + seg - 1
 
 
-def make_timeline(label: str, length: int, rng: np.random.Generator, placement: str = "centre") -> Timeline:
-    """AU intensities of every frame of a clip of class `label`."""
+def make_timeline(label: str, length: int, rng: np.random.Generator, placement: str = "centre",
+                  model: str = "prototype", person: Person = NEUTRAL_PERSON) -> Timeline:
+    """AU intensities of every frame of a clip of class `label` (`model`: see EXPRESSION_MODELS)."""
     protos = emfacs_prototypes()
     au = np.zeros((length, len(AUS)), dtype=np.float32)
-    if protos[label]:
+    asym, variant = 0.0, -1
+    if model == "distribution":
+        expr = draw_expression(label, rng, person)
+        asym, variant = expr.asym, expr.variant
+        apex, onset, apex_span, offset = 0.0, -1, (-1, -1), -1
+        curve = np.zeros(length, dtype=np.float32)
+        if label == "neutral":                                       # a resting face: tonic, no onset or apex
+            for unit, gain in expr.gains.items():
+                au[:, AU_INDEX[unit]] += min(expr.apex * gain, 1.0)
+        elif expr.gains:
+            apex = expr.apex
+            curve, onset, apex_span, offset = intensity_curve(length, rng, apex, placement)
+            for unit, gain in expr.gains.items():
+                au[:, AU_INDEX[unit]] += np.minimum(curve * gain, 1.0)
+    elif model != "prototype":
+        raise ValueError(f"expression model must be one of {EXPRESSION_MODELS} (got {model!r})")
+    elif protos[label]:
         apex = rng.uniform(0.55, 1.0) * (0.75 if label == "disgust" else 1.0)
         curve, onset, apex_span, offset = intensity_curve(length, rng, apex, placement)
         for unit in protos[label]:
@@ -112,10 +219,11 @@ def make_timeline(label: str, length: int, rng: np.random.Generator, placement: 
         if free:
             s = free[int(rng.integers(len(free)))]
             bump = rng.uniform(0.15, 0.3) * np.sin(np.linspace(0, np.pi, n + 2)[1:-1])
-            for unit in protos[other]:
+            units = protos[other] if model == "prototype" else list(draw_expression(other, rng).gains)
+            for unit in units:
                 au[s:s + n, AU_INDEX[unit]] += bump
             flicker[s:s + n] = True
 
     np.clip(au, 0.0, 1.0, out=au)
     return Timeline(au=au, intensity=curve, blink=blink, speech=speech, flicker=flicker,
-                    onset=onset, apex=apex_span, offset=offset, apex_intensity=float(apex))
+                    onset=onset, apex=apex_span, offset=offset, apex_intensity=float(apex), asym=asym, variant=variant)

@@ -14,7 +14,9 @@ import cv2
 import numpy as np
 
 # Action units the renderer draws; 45 is a blink. Index into an AU vector with AU_INDEX[au].
-AUS = (1, 2, 4, 5, 6, 7, 9, 12, 15, 16, 20, 23, 25, 26, 45)
+# 10 (upper lip raiser), 17 (chin raiser) and 24 (lip pressor) came with benchmark format 3; they sit at the
+# end so that the earlier units keep their indices, and a face without them renders as before.
+AUS = (1, 2, 4, 5, 6, 7, 9, 12, 15, 16, 20, 23, 25, 26, 45, 10, 17, 24)
 AU_INDEX = {au: i for i, au in enumerate(AUS)}
 
 _SHIFT = 4  # sub-pixel bits for cv2 drawing
@@ -184,12 +186,13 @@ def _draw_cheek_raise(cv: _Canvas, ident: Identity, a: dict, sx: int, ex: float)
         cv.line([[ox, _Y_EYE + dy], [ox + sx * 0.1, _Y_EYE + 1.6 * dy]], _mix(skin, _DARK, 0.5 * a[6]), 0.018)
 
 
-def _draw_eyes(cv: _Canvas, ident: Identity, pose: Pose, a: dict, fx: float) -> None:
+def _draw_eyes(cv: _Canvas, ident: Identity, pose: Pose, sides: dict, fx: float) -> None:
     """Both eyes (AU5 widens, AU6/AU7 narrow, AU45 closes), cheek creases and glasses."""
-    openness = float(np.clip(1 + 0.55 * a[5] - 0.45 * a[7] - 0.3 * a[6], 0.05, 2.0)) * (1 - a[45])
-    up_gain = 1.0 + 0.8 * a[5]
-    low_gain = (1.0 - 0.45 * a[6] - 0.25 * a[7]) * (1 - a[45])
     for sx in (-1, 1):
+        a = sides[sx]
+        openness = float(np.clip(1 + 0.55 * a[5] - 0.45 * a[7] - 0.3 * a[6], 0.05, 2.0)) * (1 - a[45])
+        up_gain = 1.0 + 0.8 * a[5]
+        low_gain = (1.0 - 0.45 * a[6] - 0.25 * a[7]) * (1 - a[45])
         ex = sx * ident.eye_dx + fx
         u = np.linspace(0, 1, 14)
         xs = ex - ident.eye_w + 2 * ident.eye_w * u
@@ -209,16 +212,18 @@ def _draw_eyes(cv: _Canvas, ident: Identity, pose: Pose, a: dict, fx: float) -> 
                 (40, 40, 45), 0.03)
 
 
-def _draw_brows(cv: _Canvas, ident: Identity, a: dict, fx: float) -> None:
+def _draw_brows(cv: _Canvas, ident: Identity, sides: dict, fx: float) -> None:
     """Brows: AU1 raises the inner ends, AU2 the outer ends, AU4 lowers and draws them together."""
     y_brow = -0.38
     for sx in (-1, 1):
+        a = sides[sx]
         inner = [fx + sx * (0.14 - 0.05 * a[4]), y_brow - 0.17 * a[1] + 0.11 * a[4]]
         outer = [fx + sx * 0.62, y_brow + 0.02 - 0.17 * a[2] + 0.04 * a[4]]
         mid = [fx + sx * 0.38, y_brow - 0.06 - 0.09 * (a[1] + a[2]) + 0.07 * a[4] - 0.05 * a[1] * (1 - a[2])]
         cv.line(_bezier(inner, mid, outer, 10), _mix(ident.hair, _DARK, 0.5), ident.brow_w)
-    if a[4] > 0.05:  # vertical furrows between the brows
-        for sx in (-1, 1):
+    for sx in (-1, 1):  # vertical furrows between the brows
+        a = sides[sx]
+        if a[4] > 0.05:
             cv.line([[fx + sx * 0.05, y_brow - 0.02], [fx + sx * 0.06, y_brow + 0.12]],
                     _mix(ident.skin, _DARK, 0.55 * a[4]), 0.02)
 
@@ -240,59 +245,95 @@ def _draw_nose(cv: _Canvas, ident: Identity, a: dict, fx: float) -> float:
     return nose_y
 
 
-def _mouth_layout(ident: Identity, a: dict) -> tuple:
-    """Mouth half-width, mouth line y and corner offset (AU12 up, AU15 down, ...): (mw, y_m, corner_dy)."""
-    mw = ident.mouth_w * (1 + 0.22 * a[12] + 0.30 * a[20] - 0.22 * a[23] - 0.06 * a[26])
-    y_m = 0.64
-    corner_dy = -0.13 * a[12] + 0.12 * a[15] + 0.04 * a[20] + 0.03 * a[16]
-    return mw, y_m, corner_dy
+def _mouth_layout(ident: Identity, sides: dict) -> tuple:
+    """Mouth half-width and corner offset of each side (AU12 up, AU15 down, ...) and the mouth line y.
 
-
-def _draw_folds(cv: _Canvas, ident: Identity, a: dict, fx: float, nose_y: float, mouth: tuple) -> None:
-    """Nasolabial folds from the nostrils to the mouth corners; they deepen with AU12 and AU9."""
-    mw, y_m, corner_dy = mouth
-    fold = 0.15 + 0.55 * a[12] + 0.45 * a[9]
+    Returns ({-1: (mw, corner_dy), 1: (mw, corner_dy)}, y_m).
+    """
+    out = {}
     for sx in (-1, 1):
+        a = sides[sx]
+        mw = ident.mouth_w * (1 + 0.22 * a[12] + 0.30 * a[20] - 0.22 * a[23] - 0.06 * a[26] - 0.05 * a[24])
+        corner_dy = -0.13 * a[12] + 0.12 * a[15] + 0.04 * a[20] + 0.03 * a[16] + 0.03 * a[17]
+        out[sx] = (mw, corner_dy)
+    return out, 0.64
+
+
+def _draw_folds(cv: _Canvas, ident: Identity, sides: dict, fx: float, nose_y: float, mouth: tuple) -> None:
+    """Nasolabial folds from the nostrils to the mouth corners; they deepen with AU12, AU9 and AU10."""
+    corners, y_m = mouth
+    for sx in (-1, 1):
+        a = sides[sx]
+        mw, corner_dy = corners[sx]
+        fold = 0.15 + 0.55 * a[12] + 0.45 * a[9] + 0.5 * a[10]
         cv.line(_bezier([fx + sx * 0.16, nose_y + 0.02], [fx + sx * (mw + 0.06), y_m - 0.12],
                         [fx + sx * (mw + 0.08), y_m + 0.06 + corner_dy], 8), _mix(ident.skin, _DARK, 0.5 * fold), 0.02)
 
 
+def _draw_chin(cv: _Canvas, ident: Identity, a: dict, fx: float, y_m: float) -> None:
+    """AU17 chin raiser: the chin boss bulges and wrinkles under the lower lip."""
+    if a[17] > 0.05:
+        c = _mix(ident.skin, _DARK, 0.5 * a[17])
+        cv.line(_bezier([fx - 0.16, y_m + 0.24], [fx, y_m + 0.17 - 0.04 * a[17]], [fx + 0.16, y_m + 0.24], 8), c, 0.02)
+        for dx in (-0.07, 0.0, 0.07):
+            cv.fill(_ellipse(fx + dx, y_m + 0.27, 0.018, 0.012, 8), c)
+
+
 def _draw_mouth(cv: _Canvas, ident: Identity, a: dict, fx: float, mouth: tuple) -> None:
-    """Mouth: corners, lip curves and the opening (AU25/26 part the lips, teeth show with AU12/16/20/26)."""
-    mw, y_m, corner_dy = mouth
-    gap = 0.015 + 0.24 * a[26] + 0.05 * a[25] + 0.07 * a[16]
-    thin = 1 - 0.6 * a[23]
+    """Mouth: corners, lip curves and the opening (AU25/26 part the lips, teeth show with AU10/12/16/20/26;
+    AU17 pushes the lower lip up, AU24 presses the lips together)."""
+    corners, y_m = mouth
+    gap = (0.015 + 0.24 * a[26] + 0.05 * a[25] + 0.07 * a[16]) * (1 - 0.9 * a[24]) * (1 - 0.5 * a[17])
+    thin = 1 - 0.6 * a[23] - 0.45 * a[24]
     t_up, t_lo = 0.05 * thin, 0.065 * thin
-    left, right = [fx - mw, y_m + corner_dy], [fx + mw, y_m + corner_dy]
-    lift = 0.06 * a[9]                                   # AU9 raises the upper lip
+    left, right = [fx - corners[-1][0], y_m + corners[-1][1]], [fx + corners[1][0], y_m + corners[1][1]]
+    lift = 0.06 * a[9] + 0.07 * a[10]                    # AU9 and AU10 raise the upper lip
     smile = 0.05 * a[12] - 0.03 * a[15]                  # curvature of the lip line
+    push = 0.05 * a[16] - 0.04 * a[17]                   # AU16 lowers the lower lip, AU17 pushes it up
     in_up = _bezier(left, [fx, y_m - 0.4 * gap - lift + smile * 0.3], right, 14)                    # [14, 2]
-    in_lo = _bezier(left, [fx, y_m + 0.6 * gap + smile + 0.05 * a[16]], right, 14)
+    in_lo = _bezier(left, [fx, y_m + 0.6 * gap + smile + push], right, 14)
     out_up = _bezier(left, [fx, y_m - 0.4 * gap - lift - 2 * t_up + smile * 0.3], right, 14)
-    out_lo = _bezier(left, [fx, y_m + 0.6 * gap + 2 * t_lo + smile + 0.05 * a[16]], right, 14)
+    out_lo = _bezier(left, [fx, y_m + 0.6 * gap + 2 * t_lo + smile + push], right, 14)
     cv.fill(np.concatenate([out_up, out_lo[::-1]]), ident.lips)
-    opening = gap + 0.05 * a[16]
+    opening = gap + 0.05 * a[16] + 0.04 * a[10]
     if opening > 0.035:
         cv.fill(np.concatenate([in_up, in_lo[::-1]]), (70, 22, 25))
-        teeth = min(1.0, 2.5 * a[12] + 2 * a[16] + 1.5 * a[20] + 0.6 * a[26])
+        teeth = min(1.0, 2.5 * a[12] + 2 * a[16] + 1.5 * a[20] + 0.6 * a[26] + 2 * a[10])
         if teeth > 0.1:
             t_lo_curve = in_up.copy()
             t_lo_curve[:, 1] += min(opening * 0.45, 0.06) * np.sin(np.linspace(0, np.pi, len(in_up)))
             cv.fill(np.concatenate([in_up, t_lo_curve[::-1]]), _mix((70, 22, 25), (240, 238, 230), teeth))
     else:
-        cv.line(in_up, _mix(ident.lips, _DARK, 0.6), 0.02)
+        cv.line(in_up, _mix(ident.lips, _DARK, 0.6 + 0.3 * a[24]), 0.02)
 
 
-def render_face(img: np.ndarray, ident: Identity, pose: Pose, au: np.ndarray) -> None:
-    """Draw one face in place on `img` [S, S, 3] uint8 (RGB) with action units `au` [len(AUS)]."""
+# Units that can act more on one side of the face than the other (the blink and the jaw cannot).
+LATERAL = (1, 2, 4, 5, 6, 7, 12, 15, 20, 10)
+
+
+def _sides(a: dict, asym: float) -> dict:
+    """Per-side unit intensities: side sx (-1 left, +1 right of the image) scales the lateral units by 1 + asym * sx."""
+    if asym == 0.0:
+        return {-1: a, 1: a}
+    return {sx: {k: (min(1.0, v * (1.0 + asym * sx)) if k in LATERAL else v) for k, v in a.items()} for sx in (-1, 1)}
+
+
+def render_face(img: np.ndarray, ident: Identity, pose: Pose, au: np.ndarray, asym: float = 0.0) -> None:
+    """Draw one face in place on `img` [S, S, 3] uint8 (RGB) with action units `au` [len(AUS)].
+
+    `asym` in [-1, 1] makes the lateral units stronger on one side (+: the image's right) and weaker on the
+    other; 0 draws a symmetric face (every face of benchmark formats 1-2).
+    """
     a = {k: float(np.clip(au[i], 0.0, 1.0)) for k, i in AU_INDEX.items()}
+    sides = _sides(a, float(asym))
     cv = _Canvas(img, ident, pose)
     fx = 0.12 * pose.yaw  # features shift sideways with yaw
     _draw_head(cv, ident, a)
     _draw_forehead(cv, ident, a, fx)
-    _draw_eyes(cv, ident, pose, a, fx)
-    _draw_brows(cv, ident, a, fx)
+    _draw_eyes(cv, ident, pose, sides, fx)
+    _draw_brows(cv, ident, sides, fx)
     nose_y = _draw_nose(cv, ident, a, fx)
-    mouth = _mouth_layout(ident, a)
-    _draw_folds(cv, ident, a, fx, nose_y, mouth)
+    mouth = _mouth_layout(ident, sides)
+    _draw_folds(cv, ident, sides, fx, nose_y, mouth)
     _draw_mouth(cv, ident, a, fx, mouth)
+    _draw_chin(cv, ident, a, fx, mouth[1])

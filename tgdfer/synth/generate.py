@@ -24,11 +24,12 @@ from .. import __version__
 from ..classes import class_names, dfew_frequencies
 from ..progress import progress
 from ..io import atomic_write_text
-from .expressions import EXPRESSIVE_THRESHOLD, make_timeline
+from .expressions import EXPRESSION_MODELS, EXPRESSIVE_THRESHOLD, NEUTRAL_PERSON, draw_person, make_timeline
 from .faces import Pose, random_identity, render_face
 
 FPS = 25
-FORMAT_VERSION = 2  # bump when the rendering changes (2: expression centre uniform over the clip)
+FORMAT_VERSION = 2  # of the default set; bump when the rendering changes (2: expression centre uniform over the clip)
+FORMAT_DISTRIBUTION = 3  # expressions drawn from assets/expressions.json (GenerateConfig.expressions)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,12 @@ class GenerateConfig:
     replica: str = ""           # folder of DFER-CLIP split lists: real ids, lengths, labels, folds
     placement: str = "centre"   # where the expression sits: centre uniform over the clip | legacy (format 1)
     min_per_class: int = 0      # at least this many clips a class (e.g. 30: about 6 a test fold for disgust)
+    expressions: str = "prototype"  # prototype: the EMFACS prototype a class (formats 1-2) | distribution (format 3)
+
+
+def format_version(cfg: GenerateConfig) -> int:
+    """The benchmark format a config renders: 3 with drawn expressions, else FORMAT_VERSION."""
+    return FORMAT_DISTRIBUTION if cfg.expressions == "distribution" else FORMAT_VERSION
 
 
 # ----------------------------------------------------------------------------- planning
@@ -144,7 +151,8 @@ def random_look(rng: np.random.Generator, size: int) -> Look:
 
 
 def compose_frame(look: Look, ident, pose: Pose, au: np.ndarray, drift: tuple, gain: float,
-                  rng: np.random.Generator, *, occluder: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  rng: np.random.Generator, *, occluder: tuple | None = None,
+                  asym: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """One frame: backdrop window at `drift`, the face, an optional occluder, light and noise.
 
     Returns (image [S, S, 3] uint8 RGB, face box [4] x0 y0 x1 y1 in pixels).
@@ -152,7 +160,7 @@ def compose_frame(look: Look, ident, pose: Pose, au: np.ndarray, drift: tuple, g
     S = look.light.shape[0]
     dx, dy = int(drift[0]), int(drift[1])
     img = np.ascontiguousarray(look.bg[dy:dy + S, dx:dx + S])
-    render_face(img, ident, pose, au)
+    render_face(img, ident, pose, au, asym)
     half = ident.face_w * S * pose.scale
     box = np.array([pose.cx * S - half, pose.cy * S - half * ident.face_h,
                     pose.cx * S + half, pose.cy * S + half * ident.face_h], np.float32)
@@ -168,7 +176,9 @@ def render_clip(video_name: int, label: str, identity: int, length: int, cfg: Ge
     """Render one clip. Returns (frames [L, S, S, 3] uint8 RGB, Timeline, face boxes [L, 4] xyxy)."""
     rng = np.random.default_rng([cfg.seed, 1, int(video_name)])
     ident = random_identity(np.random.default_rng([cfg.seed, 2, int(identity)]))
-    tl = make_timeline(label, length, rng, cfg.placement)
+    person = draw_person(np.random.default_rng([cfg.seed, 4, int(identity)])) \
+        if cfg.expressions == "distribution" else NEUTRAL_PERSON
+    tl = make_timeline(label, length, rng, cfg.placement, cfg.expressions, person)
     S = cfg.size
     look = random_look(rng, S)
     pad = look.bg.shape[0] - S
@@ -199,7 +209,8 @@ def render_clip(video_name: int, label: str, identity: int, length: int, cfg: Ge
         pose = Pose(cx=float(cx[t]), cy=float(cy[t]), roll=float(roll[t]), scale=float(scale[t]),
                     yaw=float(yaw[t]), gaze=float(gaze[t]))
         occluder = occ[2] if occ is not None and occ[0] <= t < occ[1] else None
-        frames[t], boxes[t] = compose_frame(look, ident, pose, tl.au[t], drift[t], float(gain[t]), rng, occluder=occluder)
+        frames[t], boxes[t] = compose_frame(look, ident, pose, tl.au[t], drift[t], float(gain[t]), rng,
+                                            occluder=occluder, asym=tl.asym)
     return frames, tl, boxes
 
 
@@ -253,13 +264,21 @@ def _render_and_write(job) -> list[dict]:
                  box_x1=round(float(boxes[t, 2]), 2), box_y1=round(float(boxes[t, 3]), 2))
             for t in range(len(frames))] + [dict(_clip=True, video_name=int(row["video_name"]), onset=tl.onset,
                                                  apex_start=tl.apex[0], apex_end=tl.apex[1], offset=tl.offset,
-                                                 apex_intensity=round(tl.apex_intensity, 4))]
+                                                 apex_intensity=round(tl.apex_intensity, 4),
+                                                 **_format3_truth(tl, cfg))]
+
+
+def _format3_truth(tl, cfg: GenerateConfig) -> dict:
+    """The drawn expression's variant (index into expressions.json) and one-sidedness; format 3 only."""
+    return dict(variant=tl.variant, asym=round(tl.asym, 3)) if cfg.expressions == "distribution" else {}
 
 
 def _manifest(cfg: GenerateConfig) -> dict:
     d = asdict(cfg)
     d["replica"] = Path(cfg.replica).name if cfg.replica else ""
-    return {"generator": "tgdfer.synth", "format_version": FORMAT_VERSION, "config": d}
+    if cfg.expressions == "prototype":
+        del d["expressions"]           # a format-2 set's manifest reads as it did before format 3 existed
+    return {"generator": "tgdfer.synth", "format_version": format_version(cfg), "config": d}
 
 
 def is_complete(out: str | os.PathLike, cfg: GenerateConfig | None = None) -> bool:
@@ -286,6 +305,8 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
         raise ValueError(f"size must be even and at least 32 (got {cfg.size}): the mp4 encoder needs even sides")
     if cfg.clips < 1 and not cfg.replica:
         raise ValueError(f"clips must be at least 1 (got {cfg.clips})")
+    if cfg.expressions not in EXPRESSION_MODELS:
+        raise ValueError(f"expressions must be one of {EXPRESSION_MODELS} (got {cfg.expressions!r})")
     if is_complete(out, cfg) and not overwrite:
         return out
     if out.exists() and any(out.iterdir()):
@@ -338,7 +359,9 @@ _GT_README = f"""# Ground truth of the generated benchmark
   `identity` (the drawn person; folds never share one), `num_frames`, `fold` (the test fold of
   `set_<fold>`), and the expression's timeline: `onset`, `apex_start`, `apex_end`, `offset` (0-based frame
   indices; -1 for neutral clips; `onset` may lie before the clip's start and `offset` past its end: the
-  expression's centre is uniform over the clip, so it may be cut at either end) and `apex_intensity`.
+  expression's centre is uniform over the clip, so it may be cut at either end) and `apex_intensity`;
+  in format 3 also `variant` (which of the class's unit combinations in tgdfer/assets/expressions.json the
+  clip moves, 0-based) and `asym` (how much stronger its lateral units are on the image's right side, -1..1).
 - `frames.csv`: one row a frame (`frame` is 1-based, as in the file names): `intensity` of the labelled
   expression in [0, 1], `expressive` (intensity >= {EXPRESSIVE_THRESHOLD}: the frame shows the emotion),
   the distractors `blink`, `speech`, `flicker` (a brief low-intensity other expression) and the face box
