@@ -57,6 +57,9 @@ def _parser_generate(sub) -> None:
                    help="prototype: every clip of a class moves its EMFACS prototype (format 2, default); distribution: "
                         "a variant drawn from tgdfer/assets/expressions.json with missing, weak, extra and one-sided "
                         "units (format 3)")
+    g.add_argument("--test-per-class", dest="test_per_class", type=int, default=0,
+                   help="render each fold's test split apart: this many clips of every class from people who appear "
+                        "in no training split (default 0: DFEW-style folds)")
     g.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing set made with other settings")
     g.set_defaults(func=_cmd_generate)
@@ -67,7 +70,8 @@ def _cmd_generate(a) -> int:
 
     cfg = GenerateConfig(clips=a.clips, size=a.size, seed=a.seed, balanced=a.balanced, scene=a.scene,
                          videos=not a.no_videos, replica=a.replica or "", placement=a.placement,
-                         min_per_class=a.min_per_class, expressions=a.expressions)
+                         min_per_class=a.min_per_class, expressions=a.expressions,
+                         test_per_class=a.test_per_class)
     out = generate(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
     print(f"benchmark ready at {out}")
     return 0
@@ -208,13 +212,16 @@ def _parser_pretrain_tiny(sub) -> None:
     pt.add_argument("--frames", type=int, default=24000)
     pt.add_argument("--epochs", type=int, default=12)
     pt.add_argument("--seed", type=int, default=0)
+    pt.add_argument("--captions", default="exact", choices=["exact", "noisy"],
+                    help="exact: every unit named by its one phrase (weights 'synthface'); noisy: units omitted, "
+                         "paraphrased and sometimes mis-named (weights 'synthface2')")
     pt.set_defaults(func=_cmd_pretrain_tiny)
 
 
 def _cmd_pretrain_tiny(a) -> int:
     from .engine.pretrain import pretrain_tiny
 
-    path = pretrain_tiny(a.out, frames=a.frames, epochs=a.epochs, seed=a.seed)
+    path = pretrain_tiny(a.out, frames=a.frames, epochs=a.epochs, seed=a.seed, captions=a.captions)
     print(f"weights: {path}")
     return 0
 

@@ -130,3 +130,24 @@ def test_same_identity_same_person_in_rendered_clips():
     a = render_clip(1, "happiness", 7, 12, cfg)[1]
     b = render_clip(1, "happiness", 7, 12, cfg)[1]
     assert np.array_equal(a.au, b.au) and a.variant == b.variant
+
+
+def test_heldout_test_splits(tmp_path):
+    """Each fold tests on its own balanced split of people seen nowhere else; no test clip is ever trained on."""
+    cfg = GenerateConfig(clips=40, size=32, seed=1, videos=False, expressions="distribution", test_per_class=2)
+    out = generate(tmp_path / "h", cfg, workers=1)
+    clips = pd.read_csv(out / "ground_truth" / "clips.csv").set_index("video_name")
+    pool = clips[clips.role == "pool"]
+    assert len(pool) == 40 and (clips.role == "test").sum() == 5 * 2 * 7
+    seen_test = set()
+    for k in range(1, 6):
+        test = pd.read_csv(out / "EmoLabel_DataSplit" / "test(single-labeled)" / f"set_{k}.csv")
+        train = pd.read_csv(out / "EmoLabel_DataSplit" / "train(single-labeled)" / f"set_{k}.csv")
+        assert (test.label.value_counts() == 2).all() and test.label.nunique() == 7
+        assert set(train.video_name) == set(pool.index[pool.fold != k])
+        ids = clips.identity
+        assert set(ids[test.video_name]).isdisjoint(set(pool.identity))
+        assert set(ids[test.video_name]).isdisjoint(seen_test)
+        seen_test |= set(ids[test.video_name])
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["config"]["test_per_class"] == 2

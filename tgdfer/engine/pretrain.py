@@ -52,10 +52,42 @@ def caption(au: np.ndarray) -> str:
     return ph["template"].format(units=units)
 
 
-def _random_au(rng: np.random.Generator) -> np.ndarray:
+CAPTION_STYLES = ("exact", "noisy")
+TAGS = {"exact": "synthface", "noisy": "synthface2"}   # the weights each caption style makes
+
+
+def noisy_caption(au: np.ndarray, rng: np.random.Generator) -> str:
+    """A caption as alt-text is: some units left out, others in other words, now and then the wrong unit named,
+    sometimes nothing about the face at all (rates: `au_phrases.json` "noise")."""
+    ph = au_phrases()
+    noise = ph["noise"]
+    if rng.random() < noise["generic"]:
+        return str(ph["generic"][int(rng.integers(len(ph["generic"])))])
+    units = [u for u in AUS if float(au[AU_INDEX[u]]) >= noise["threshold"]]
+    parts = []
+    for unit in units:
+        if rng.random() < noise["omit"]:
+            continue
+        named = unit
+        if rng.random() < noise["misname"]:
+            others = [u for u in AUS if u not in units]
+            named = others[int(rng.integers(len(others)))]
+        words = ph["paraphrases"][str(named)]
+        phrase = str(words[int(rng.integers(len(words)))])
+        if float(au[AU_INDEX[unit]]) < 0.5 and rng.random() < 0.7:
+            phrase = str(ph["slight_words"][int(rng.integers(len(ph["slight_words"])))]) + " " + phrase
+        parts.append(phrase)
+    if not parts:
+        return ph["rest"] if not units else str(ph["generic"][int(rng.integers(len(ph["generic"])))])
+    parts = [parts[i] for i in rng.permutation(len(parts))]
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return str(ph["templates"][int(rng.integers(len(ph["templates"])))]).format(units=text)
+
+
+def _random_au(rng: np.random.Generator, units: tuple = PRETRAIN_UNITS) -> np.ndarray:
     au = np.zeros(len(AUS), np.float32)
     k = int(rng.choice([0, 1, 2, 3, 4, 5], p=[0.12, 0.22, 0.24, 0.2, 0.14, 0.08]))
-    units = list(PRETRAIN_UNITS)
+    units = list(units)
     for u in rng.choice(units, size=k, replace=False):
         au[AU_INDEX[int(u)]] = rng.uniform(0.25, 1.0)
     if rng.random() < 0.08:
@@ -63,8 +95,16 @@ def _random_au(rng: np.random.Generator) -> np.ndarray:
     return au
 
 
-def render_frames(n: int, size: int, out_size: int, seed: int, start: int = 0) -> tuple[np.ndarray, list[str]]:
-    """n captioned frames: uint8 [n, out_size, out_size, 3] and their captions."""
+def render_frames(n: int, size: int, out_size: int, seed: int, start: int = 0,
+                  captions: str = "exact") -> tuple[np.ndarray, list[str]]:
+    """n captioned frames: uint8 [n, out_size, out_size, 3] and their captions.
+
+    captions 'exact' (weights 'synthface'): the units of formats 1-2, each named by its one phrase. 'noisy'
+    ('synthface2'): every unit the renderer draws (format 3 added 10, 17, 24), captioned by `noisy_caption`.
+    """
+    if captions not in CAPTION_STYLES:
+        raise ValueError(f"captions must be one of {CAPTION_STYLES} (got {captions!r})")
+    all_units = tuple(u for u in AUS if u != 45)
     import cv2
 
     imgs = np.empty((n, out_size, out_size, 3), np.uint8)
@@ -76,11 +116,12 @@ def render_frames(n: int, size: int, out_size: int, seed: int, start: int = 0) -
         pad = look.bg.shape[0] - size
         pose = Pose(cx=0.5 + rng.uniform(-0.04, 0.04), cy=0.52 + rng.uniform(-0.04, 0.04), roll=rng.uniform(-9, 9),
                     scale=rng.uniform(0.9, 1.08), yaw=rng.uniform(-0.7, 0.7), gaze=rng.uniform(-1, 1))
-        au = _random_au(rng)
+        au = _random_au(rng, PRETRAIN_UNITS if captions == "exact" else all_units)
+        asym = 0.0 if captions == "exact" or rng.random() >= 0.3 else float(rng.uniform(-0.5, 0.5))
         img, _ = compose_frame(look, ident, pose, au, (rng.uniform(0, pad), rng.uniform(0, pad)),
-                               rng.uniform(0.8, 1.15), rng)
+                               rng.uniform(0.8, 1.15), rng, asym=asym)
         imgs[i] = cv2.resize(img, (out_size, out_size), interpolation=cv2.INTER_AREA)
-        caps.append(caption(au))
+        caps.append(caption(au) if captions == "exact" else noisy_caption(au, rng))
     return imgs, caps
 
 
@@ -89,8 +130,13 @@ def _render_chunk(args):
 
 
 def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12, batch: int = 256, lr: float = 1e-3,
-                  seed: int = 0, workers: int | None = None, *, render_size: int = 112) -> Path:
-    """Pretrain TGDFER-Tiny contrastively; returns the weight file. ~10 minutes on 2 CPU cores."""
+                  seed: int = 0, workers: int | None = None, *, render_size: int = 112, captions: str = "exact") -> Path:
+    """Pretrain TGDFER-Tiny contrastively; returns the weight file. ~10 minutes on 2 CPU cores (Intel, AMX).
+
+    captions 'exact' makes the weights 'synthface', 'noisy' the weights 'synthface2' (see `render_frames`)."""
+    if captions not in CAPTION_STYLES:
+        raise ValueError(f"captions must be one of {CAPTION_STYLES} (got {captions!r})")
+    tag = TAGS[captions]
     import multiprocessing as mp
 
     import open_clip
@@ -106,7 +152,7 @@ def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12,
     size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
     t0 = time.time()
     workers = workers or os.cpu_count() or 1
-    chunks = [(min(2000, frames - s), render_size, size, seed, s) for s in range(0, frames, 2000)]
+    chunks = [(min(2000, frames - s), render_size, size, seed, s, captions) for s in range(0, frames, 2000)]
     with mp.get_context("fork").Pool(workers) as pool:
         parts = list(progress(pool.imap(_render_chunk, chunks), total=len(chunks), desc="render frames"))
     imgs = np.concatenate([p[0] for p in parts])
@@ -158,12 +204,15 @@ def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12,
         history.append(round(running / steps_per_epoch, 4))
     bar.close()
     sd = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
-    weights = out / "TGDFER-Tiny-synthface.safetensors"
+    weights = out / f"TGDFER-Tiny-{tag}.safetensors"
     atomic_write_bytes(weights, save(sd))
-    atomic_write_json(out / "TGDFER-Tiny-synthface.json", {
-        "model": "TGDFER-Tiny", "tag": "synthface", "sha256": sha256_of(weights),
+    extra = {} if captions == "exact" else {"captions": captions, "caption_noise": au_phrases()["noise"],
+                                              "examples": caps[:8]}
+    atomic_write_json(out / f"TGDFER-Tiny-{tag}.json", {
+        "model": "TGDFER-Tiny", "tag": tag, "sha256": sha256_of(weights), **extra,
         "frames": frames, "epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "render_size": render_size,
         "loss_per_epoch": history, "render_seconds": round(t_render, 1), "train_seconds": round(time.time() - t0 - t_render, 1),
         "torch": torch.__version__, "open_clip": open_clip.__version__,
-        "command": f"python -m tgdfer pretrain-tiny --out {out} --frames {frames} --epochs {epochs} --seed {seed}"})
+        "command": f"python -m tgdfer pretrain-tiny --out {out} --frames {frames} --epochs {epochs} --seed {seed}"
+                   + ("" if captions == "exact" else f" --captions {captions}")})
     return weights

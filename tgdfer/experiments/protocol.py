@@ -46,6 +46,7 @@ class Protocol:
     analysis_plan: str = "paper/analysis_plan.json"
     source: str = field(default="", compare=False)
     expressions: str = "prototype"  # the generator's expression model (synth.expressions.EXPRESSION_MODELS)
+    test_per_class: int = 0         # >0: held-out balanced test splits (synth.generate.GenerateConfig)
 
     @property
     def folds(self) -> tuple[int, ...]:
@@ -77,7 +78,7 @@ class Protocol:
         d = self.draw(draw)
         return resolve_dataset("synth", "", clips=self.clips, size=self.size, seed=d.seed,
                                min_per_class=self.min_per_class, videos=self.videos, workers=workers,
-                               expressions=self.expressions)
+                               expressions=self.expressions, test_per_class=self.test_per_class)
 
 
 def load_protocol(path: str | Path | None = None) -> Protocol:
@@ -90,7 +91,7 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
                     draws={k: Draw(k, v["seed"], v.get("sealed", False), v.get("about", "")) for k, v in raw["draws"].items()},
                     runs={k: RunSet(tuple(v["folds"]), tuple(v["seeds"]), v.get("about", "")) for k, v in raw["runs"].items()},
                     analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""),
-                    expressions=b.get("expressions", "prototype"))
+                    expressions=b.get("expressions", "prototype"), test_per_class=b.get("test_per_class", 0))
 
 
 PROTOCOL = load_protocol()

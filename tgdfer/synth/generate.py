@@ -45,6 +45,8 @@ class GenerateConfig:
     placement: str = "centre"   # where the expression sits: centre uniform over the clip | legacy (format 1)
     min_per_class: int = 0      # at least this many clips a class (e.g. 30: about 6 a test fold for disgust)
     expressions: str = "prototype"  # prototype: the EMFACS prototype a class (formats 1-2) | distribution (format 3)
+    test_per_class: int = 0     # >0: each fold's test split is rendered apart, this many clips a class, from
+                                # identities used nowhere else; the `clips` form the training pool (see _plan_heldout)
 
 
 def format_version(cfg: GenerateConfig) -> int:
@@ -85,6 +87,42 @@ def _plan_synthetic(cfg: GenerateConfig) -> pd.DataFrame:
         fold[:] = np.arange(cfg.clips) % 5 + 1
     return pd.DataFrame({"video_name": np.arange(1, cfg.clips + 1), "label": labels + 1,
                          "identity": identity, "num_frames": lengths, "fold": fold})
+
+
+def _plan_heldout(cfg: GenerateConfig) -> pd.DataFrame:
+    """The training pool of `_plan_synthetic` (DFEW's class frequencies, 5 identity groups) and, for each fold k, a
+    test split of `test_per_class` clips of every class from people who appear nowhere else.
+
+    Fold k trains on the pool minus its group k (as DFEW's folds) and tests on its own balanced split, so no test clip
+    is ever in a training split, a tuning validation split carved from one, or another fold's test split. Column
+    `role`: 'pool' or 'test'; `fold`: the pool clip's identity group, or the test clip's fold.
+    """
+    pool = _plan_synthetic(cfg)
+    pool["role"] = "pool"
+    rng = np.random.default_rng([cfg.seed, 8])
+    names = class_names("dfew")
+    n_test = cfg.test_per_class * len(names)
+    per_id = max(1, cfg.clips // max(1, int(pool["identity"].nunique())))        # clips a person, as in the pool
+    first_id, first_vid = int(pool["identity"].max()) + 1, int(pool["video_name"].max()) + 1
+    parts = []
+    for k in range(1, 6):
+        n_id = max(len(names), n_test // per_id)
+        parts.append(pd.DataFrame({
+            "label": rng.permutation(np.repeat(np.arange(len(names)), cfg.test_per_class)) + 1,
+            "identity": first_id + (k - 1) * n_id + rng.integers(0, n_id, size=n_test),
+            "num_frames": np.clip(np.round(rng.lognormal(np.log(36), 0.4, size=n_test)), 10, 96).astype(int),
+            "fold": k, "role": "test"}))
+    test = pd.concat(parts, ignore_index=True)
+    test.insert(0, "video_name", np.arange(first_vid, first_vid + len(test)))
+    return pd.concat([pool, test], ignore_index=True)
+
+
+def _split_masks(plan: pd.DataFrame, k: int) -> tuple[pd.Series, pd.Series]:
+    """(train, test) rows of fold k: DFEW's folds, or the held-out test splits of `_plan_heldout`."""
+    if "role" not in plan:
+        return plan["fold"] != k, plan["fold"] == k
+    pool = plan["role"] == "pool"
+    return pool & (plan["fold"] != k), ~pool & (plan["fold"] == k)
 
 
 def _plan_replica(cfg: GenerateConfig) -> pd.DataFrame:
@@ -276,8 +314,9 @@ def _format3_truth(tl, cfg: GenerateConfig) -> dict:
 def _manifest(cfg: GenerateConfig) -> dict:
     d = asdict(cfg)
     d["replica"] = Path(cfg.replica).name if cfg.replica else ""
-    if cfg.expressions == "prototype":
-        del d["expressions"]           # a format-2 set's manifest reads as it did before format 3 existed
+    for key, before in (("expressions", "prototype"), ("test_per_class", 0)):
+        if d[key] == before:
+            del d[key]                 # a format-2 set's manifest reads as it did before these settings existed
     return {"generator": "tgdfer.synth", "format_version": format_version(cfg), "config": d}
 
 
@@ -305,6 +344,8 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
         raise ValueError(f"size must be even and at least 32 (got {cfg.size}): the mp4 encoder needs even sides")
     if cfg.clips < 1 and not cfg.replica:
         raise ValueError(f"clips must be at least 1 (got {cfg.clips})")
+    if cfg.test_per_class and cfg.replica:
+        raise ValueError("test_per_class renders test splits of its own; a replica keeps the real lists' folds: choose one")
     if cfg.expressions not in EXPRESSION_MODELS:
         raise ValueError(f"expressions must be one of {EXPRESSION_MODELS} (got {cfg.expressions!r})")
     if is_complete(out, cfg) and not overwrite:
@@ -316,7 +357,7 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
         for sub in ("Clip", "EmoLabel_DataSplit", "ground_truth", "manifest.json"):
             p = out / sub
             shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-    plan = _plan_replica(cfg) if cfg.replica else _plan_synthetic(cfg)
+    plan = _plan_replica(cfg) if cfg.replica else _plan_heldout(cfg) if cfg.test_per_class else _plan_synthetic(cfg)
     (out / "Clip" / "original").mkdir(parents=True, exist_ok=True)
 
     jobs = [(out, row, cfg) for row in plan.to_dict("records")]
@@ -335,7 +376,7 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
 
     split_dir = out / "EmoLabel_DataSplit"
     for k in range(1, 6):
-        for split, mask in (("train", plan["fold"] != k), ("test", plan["fold"] == k)):
+        for split, mask in zip(("train", "test"), _split_masks(plan, k)):
             d = split_dir / f"{split}(single-labeled)"
             d.mkdir(parents=True, exist_ok=True)
             atomic_write_text(d / f"set_{k}.csv", plan.loc[mask, ["video_name", "label"]].to_csv(index=False))
@@ -357,7 +398,8 @@ _GT_README = f"""# Ground truth of the generated benchmark
 
 - `clips.csv`: one row a clip: `video_name` (DFEW-style id), `label` (1-based, DFEW order), `label_name`,
   `identity` (the drawn person; folds never share one), `num_frames`, `fold` (the test fold of
-  `set_<fold>`), and the expression's timeline: `onset`, `apex_start`, `apex_end`, `offset` (0-based frame
+  `set_<fold>`; with held-out test splits, `role` says 'test' for those clips and 'pool' for the training pool,
+  whose `fold` is then the identity group that fold `<fold>` leaves out of its training split), and the expression's timeline: `onset`, `apex_start`, `apex_end`, `offset` (0-based frame
   indices; -1 for neutral clips; `onset` may lie before the clip's start and `offset` past its end: the
   expression's centre is uniform over the clip, so it may be cut at either end) and `apex_intensity`;
   in format 3 also `variant` (which of the class's unit combinations in tgdfer/assets/expressions.json the
