@@ -41,7 +41,7 @@ PROMPTS = {"class names": {"text": "classname"},
 
 
 @torch.no_grad()
-def zero_shot(root, config: str = "tgdfer-tiny", folds=(1,), split: str = "train") -> dict:
+def zero_shot(root, config: str = "tgdfer-tiny", folds=(1,), split: str = "train", overrides: dict | None = None) -> dict:
     """{prompt set: {'uar', 'war', 'recall'}} over the `split` clips of `folds` (each clip once), plus chance.
 
     Decisions use the training split of fold 1 (never a test split); the README also reports all test clips.
@@ -51,8 +51,8 @@ def zero_shot(root, config: str = "tgdfer-tiny", folds=(1,), split: str = "train
     table = pd.concat([load_split("dfew", root, f, split) for f in folds]).drop_duplicates("clip_id")
     frames = apex_frames(root, table)                                                   # [N, H, W, 3]
     out = {"chance_uar": 1 / 7, "clips": len(table), "split": split, "folds": list(folds), "config": config}
-    for name, overrides in PROMPTS.items():
-        model = create_model(config, overrides=overrides).eval()
+    for name, prompt in PROMPTS.items():
+        model = create_model(config, overrides={**(overrides or {}), **prompt}).eval()
         tf = ClipTransform(model.backbone.image_size, train=False, mean=model.backbone.mean, std=model.backbone.std)
         x = tf(frames).unsqueeze(0)                                                     # [1, N, 3, S, S]
         f = torch.cat([model.backbone.encode_frames(x[:, i:i + 256]) for i in range(0, x.shape[1], 256)], 1)[0]
