@@ -214,5 +214,5 @@ def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12,
         "loss_per_epoch": history, "render_seconds": round(t_render, 1), "train_seconds": round(time.time() - t0 - t_render, 1),
         "torch": torch.__version__, "open_clip": open_clip.__version__,
         "command": f"python -m tgdfer pretrain-tiny --out {out} --frames {frames} --epochs {epochs} --seed {seed}"
-                   + ("" if captions == "exact" else f" --captions {captions}")})
+                   + ("" if batch == 256 else f" --batch {batch}") + ("" if captions == "exact" else f" --captions {captions}")})
     return weights

@@ -1,0 +1,26 @@
+"""The power study's summary and table, on simulated pairs (the runs themselves are the engine's, tested there)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tgdfer.experiments.power_study import COMPARISONS, power_markdown, summarise
+
+
+def test_summary_and_table_from_pairs():
+    rng = np.random.default_rng(0)
+    rows = []
+    for name in COMPARISONS:
+        for metric, n in (("uar", 50.0), ("frame_auc", 300.0)):
+            for f in range(1, 6):
+                shift = rng.normal(0, 1)
+                for s in range(2):
+                    rows.append(dict(comparison=name, metric=metric, fold=f, seed=s, diff=-3 + shift + rng.normal(0, 2),
+                                     test_var=400 / n, test_n=n))
+    res = summarise(pd.DataFrame(rows))
+    res.update(folds=[1, 2, 3, 4, 5], seeds=[0, 1])
+    r = res["comparisons"]["no text"]["uar"]
+    assert r["pairs"] == 10 and r["components"]["test"] == 400
+    assert {"folds", "seeds", "test_per_class", "halfwidth", "mde"} <= set(r["grid"][0])
+    md = power_markdown(res)
+    assert "| no text | uar |" in md and "| 10 | 3 | 30 | 200 |" in md
