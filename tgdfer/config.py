@@ -69,6 +69,8 @@ class TrainConfig:
     augment: bool = True
     workers: int = 2
     val_fraction: float = 0.0           # carve a validation split from train (grouped) for model selection
+    train_fraction: float = 1.0         # train on this share of the fold's training clips (stratified, drawn by the
+                                        # fold alone, before any validation split: a training-size curve is paired)
     select_on: str = "val"              # which split picks the best epoch: val | test
     test_views: int = 1                 # temporal clips at test time
     test_crops: int = 1                 # spatial crops at test time (1 centre, 2 + flip, 3 crops)

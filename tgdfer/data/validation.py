@@ -31,6 +31,25 @@ def split_validation(table: pd.DataFrame, fraction: float, seed: int, groups: pd
     return table.iloc[np.sort(tr)].reset_index(drop=True), table.iloc[np.sort(va)].reset_index(drop=True)
 
 
+SUBSET_SALT = 20261202
+
+
+def subsample(table: pd.DataFrame, fraction: float, fold: int) -> pd.DataFrame:
+    """A stratified `fraction` of `table` (at least one clip a class), drawn by the fold alone: every variant and
+    seed of a fold draws from the same clips (a validation split, if any, is carved from them afterwards), so
+    differences along a training-size curve are paired."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"train_fraction must be in (0, 1] (got {fraction})")
+    if fraction == 1:
+        return table
+    rng = np.random.default_rng([SUBSET_SALT, int(fold)])
+    keep = []
+    for _, idx in sorted(table.groupby("label").indices.items()):
+        n = max(1, int(round(fraction * len(idx))))
+        keep.extend(rng.choice(idx, size=n, replace=False))
+    return table.iloc[np.sort(keep)].reset_index(drop=True)
+
+
 def groups_for(table: pd.DataFrame, root) -> pd.Series | None:
     """The identity of each clip (generated benchmark), else the table's `group` column where filled."""
     gt = clip_table(root)

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ..config import Config
 from ..data.dataset import ClipDataset
 from ..data.layouts import load_split
-from ..data.validation import groups_for, split_validation
+from ..data.validation import groups_for, split_validation, subsample
 from ..io import atomic_write_json, atomic_write_text
 from ..model import TGDFER, create_model
 from ..model.losses import tgdfer_loss
@@ -145,6 +145,7 @@ def load_tables(dataset: str, root, fold: int, media: str, label_base: int, tc, 
     """The fold's train and test tables, and a validation split carved from train when asked for."""
     train_t = load_split(dataset, root, fold, "train", media=media, label_base=label_base)
     test_t = load_split(dataset, root, fold, "test", media=media, label_base=label_base)
+    train_t = subsample(train_t, tc.train_fraction, fold)       # a training-size curve: a share of the fold's clips
     train_t, val_t = split_validation(train_t, tc.val_fraction, seed, groups_for(train_t, root))
     if tc.select_on not in ("val", "test"):
         raise ValueError(f"select_on must be val or test (got {tc.select_on!r})")
@@ -252,14 +253,26 @@ def build_run(spec: RunSpec, cfg: Config | None = None, verbose: bool = True) ->
 
 # ----------------------------------------------------------------------------- resume and provenance
 
+def with_new_defaults(identity: dict) -> dict:
+    """A saved identity with the config fields added since it was written filled in at their defaults, so that a
+    run written before a new switch existed (e.g. `train.train_fraction`) still resumes."""
+    if "config" not in identity:
+        return identity
+    defaults, saved = Config().to_dict(), identity["config"]
+    config = {k: ({**defaults[k], **v} if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v)
+              for k, v in saved.items()}
+    return {**identity, "config": config}
+
+
 def resume_run(run: Run, resume: bool) -> None:
     """Continue from `last.pt` when asked (same identity only); refuse to overwrite a finished run."""
     last_ck = run.run_dir / rf.LAST
     if resume and last_ck.is_file():
         ck = read_checkpoint(last_ck)
         identity = run.identity
-        if ck.get("identity") != identity:
-            diff = sorted(k for k in identity if ck.get("identity", {}).get(k) != identity[k])
+        saved = with_new_defaults(ck.get("identity", {}))
+        if saved != identity:
+            diff = sorted(k for k in identity if saved.get(k) != identity[k])
             raise ValueError(f"{last_ck} was written with other settings ({', '.join(diff)} differ); resume with "
                              "the same parameters or choose another run folder")
         run.model.load_state_dict(ck["model"], strict=False)
