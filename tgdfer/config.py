@@ -35,7 +35,8 @@ class ModelConfig:
     frame_diff: bool = True             # feed x_t - x_{t-1} to the short-term branch
     dropout: float = 0.1                # dropout in the temporal transformer
     text: str = "learnable+descriptions"  # none | classname | learnable | descriptions | learnable+descriptions
-    descriptions: str = "facs"          # facs (plain English) | au (the tiny backbone's action-unit captions)
+    descriptions: str = "facs"          # facs (plain English) | au (the tiny backbone's action-unit captions);
+                                        # either with -permuted: the sentences given to the wrong classes (a control)
     n_ctx: int = 8                      # learnable context vectors per class (M)
     context_length: int = 77            # text tokens the text tower reads
     visual_prompt: bool = True          # enrich label features with the clip's instances

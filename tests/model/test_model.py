@@ -179,3 +179,15 @@ def test_sdpa_attention_matches_open_clip(train_mode):
         img, txt = clip.encode_image(x), clip.encode_text(tok)
     assert torch.allclose(img, ref_img, atol=1e-5) and torch.allclose(txt, ref_txt, atol=1e-5)
     assert use_sdpa(clip) == 0                                       # idempotent
+
+
+def test_permuted_descriptions_give_every_class_another_class_sentences():
+    from tgdfer.model.text_labels import load_descriptions
+
+    for vocab in ("facs", "au"):
+        right, wrong = load_descriptions(vocab), load_descriptions(f"{vocab}-permuted")
+        names = list(right["classes"])
+        assert sorted(map(tuple, wrong["classes"].values())) == sorted(map(tuple, right["classes"].values()))
+        assert all(wrong["classes"][n] != right["classes"][n] for n in names)
+    with pytest.raises(ValueError, match="facs-permuted"):
+        load_descriptions("plain")

@@ -25,16 +25,28 @@ TEXT_MODES = ("none", "classname", "learnable", "descriptions", "learnable+descr
 
 
 DESCRIPTIONS = {"facs": "descriptions.json", "au": "descriptions_au.json"}
+PERMUTED = "-permuted"      # e.g. 'facs-permuted': the same sentences given to the wrong classes (a control)
 
 
 @lru_cache(maxsize=None)
 def load_descriptions(vocabulary: str = "facs") -> dict:
-    """The description file: {'source', 'template_classname', 'template_description', 'classes': {name: [..]}}."""
-    """The class descriptions: 'facs' (plain English, for CLIP models pretrained on natural language) or 'au'
-    (the action-unit captions the tiny backbone was pretrained on)."""
-    if vocabulary not in DESCRIPTIONS:
-        raise ValueError(f"descriptions must be one of {', '.join(DESCRIPTIONS)} (got {vocabulary!r})")
-    return json.loads(resources.files("tgdfer.assets").joinpath(DESCRIPTIONS[vocabulary]).read_text())
+    """The class descriptions: {'source', 'template_classname', 'template_description', 'classes': {name: [..]}}.
+
+    'facs': plain English, for CLIP models pretrained on natural language; 'au': the action-unit captions the tiny
+    backbone 'synthface' was pretrained on. '<vocabulary>-permuted' is the control that separates what the words say
+    from the parameters they add: every class gets the sentences of the next class in the file's order (the last
+    class those of the first), so no class keeps its own and the words, their number and their length are unchanged.
+    """
+    base = vocabulary[:-len(PERMUTED)] if vocabulary.endswith(PERMUTED) else vocabulary
+    if base not in DESCRIPTIONS:
+        names = [v for d in DESCRIPTIONS for v in (d, d + PERMUTED)]
+        raise ValueError(f"descriptions must be one of {', '.join(names)} (got {vocabulary!r})")
+    d = json.loads(resources.files("tgdfer.assets").joinpath(DESCRIPTIONS[base]).read_text())
+    if base != vocabulary:
+        names = list(d["classes"])
+        d["classes"] = {name: d["classes"][names[(i + 1) % len(names)]] for i, name in enumerate(names)}
+        d["source"] = f"{d['source']} PERMUTED: each class has the next class's sentences (a control)."
+    return d
 
 
 def prompt_texts(class_names: list[str], mode: str, descriptions: dict | None = None) -> tuple[list[str], list[int]]:
