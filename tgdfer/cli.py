@@ -213,6 +213,8 @@ def _parser_pretrain_tiny(sub) -> None:
     pt.add_argument("--epochs", type=int, default=12)
     pt.add_argument("--seed", type=int, default=0)
     pt.add_argument("--batch", type=int, default=256, help="image-text pairs a step (default 256)")
+    pt.add_argument("--init-image", dest="init_image", default=None,
+                    help="a weight file whose image tower starts the run (its text tower is not read)")
     pt.add_argument("--captions", default="exact", choices=["exact", "noisy"],
                     help="exact: every unit named by its one phrase (weights 'synthface'); noisy: units omitted, "
                          "paraphrased and sometimes mis-named (weights 'synthface2')")
@@ -222,7 +224,8 @@ def _parser_pretrain_tiny(sub) -> None:
 def _cmd_pretrain_tiny(a) -> int:
     from .engine.pretrain import pretrain_tiny
 
-    path = pretrain_tiny(a.out, frames=a.frames, epochs=a.epochs, seed=a.seed, captions=a.captions, batch=a.batch)
+    path = pretrain_tiny(a.out, frames=a.frames, epochs=a.epochs, seed=a.seed, captions=a.captions, batch=a.batch,
+                         init_image=a.init_image)
     print(f"weights: {path}")
     return 0
 

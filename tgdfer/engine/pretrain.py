@@ -130,10 +130,13 @@ def _render_chunk(args):
 
 
 def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12, batch: int = 256, lr: float = 1e-3,
-                  seed: int = 0, workers: int | None = None, *, render_size: int = 112, captions: str = "exact") -> Path:
+                  seed: int = 0, workers: int | None = None, *, render_size: int = 112, captions: str = "exact",
+                  init_image: str | os.PathLike | None = None) -> Path:
     """Pretrain TGDFER-Tiny contrastively; returns the weight file. ~10 minutes on 2 CPU cores (Intel, AMX).
 
-    captions 'exact' makes the weights 'synthface', 'noisy' the weights 'synthface2' (see `render_frames`)."""
+    captions 'exact' makes the weights 'synthface', 'noisy' the weights 'synthface2' (see `render_frames`).
+    `init_image`: a weight file whose image tower starts this run (its text tower is not read: the text side
+    learns from this run's captions alone)."""
     if captions not in CAPTION_STYLES:
         raise ValueError(f"captions must be one of {CAPTION_STYLES} (got {captions!r})")
     tag = TAGS[captions]
@@ -149,6 +152,11 @@ def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12,
     register_configs()
     seed_everything(seed)
     model = open_clip.create_model("TGDFER-Tiny")
+    if init_image:
+        from safetensors.torch import load_file
+
+        visual = {k[len("visual."):]: v.float() for k, v in load_file(str(init_image)).items() if k.startswith("visual.")}
+        model.visual.load_state_dict(visual)
     size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
     t0 = time.time()
     workers = workers or os.cpu_count() or 1
@@ -213,6 +221,8 @@ def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12,
         "frames": frames, "epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "render_size": render_size,
         "loss_per_epoch": history, "render_seconds": round(t_render, 1), "train_seconds": round(time.time() - t0 - t_render, 1),
         "torch": torch.__version__, "open_clip": open_clip.__version__,
+        "init_image": Path(init_image).name if init_image else None,
         "command": f"python -m tgdfer pretrain-tiny --out {out} --frames {frames} --epochs {epochs} --seed {seed}"
-                   + ("" if batch == 256 else f" --batch {batch}") + ("" if captions == "exact" else f" --captions {captions}")})
+                   + ("" if batch == 256 else f" --batch {batch}") + ("" if captions == "exact" else f" --captions {captions}")
+                   + (f" --init-image {init_image}" if init_image else "")})
     return weights
