@@ -16,11 +16,13 @@ def test_summary_and_table_from_pairs():
                 shift = rng.normal(0, 1)
                 for s in range(2):
                     rows.append(dict(comparison=name, metric=metric, fold=f, seed=s, diff=-3 + shift + rng.normal(0, 2),
-                                     test_var=400 / n, test_n=n))
+                                     test_var=rng.uniform(300, 500) / n, test_shared_var=200 / n, test_n=n))
     res = summarise(pd.DataFrame(rows))
     res.update(folds=[1, 2, 3, 4, 5], seeds=[0, 1])
     r = res["comparisons"]["no text"]["uar"]
-    assert r["pairs"] == 10 and r["components"]["test"] == 400
-    assert {"folds", "seeds", "test_per_class", "halfwidth", "mde"} <= set(r["grid"][0])
+    assert r["pairs"] == 10 and abs(r["components"]["shared"] - 200) < 1e-6 and 100 < r["components"]["inter"] < 300
+    assert {"folds", "seeds", "test_per_class", "halfwidth_independent", "halfwidth80_independent",
+            "halfwidth_overlapping", "mde_independent"} <= set(r["grid"][0])
+    assert res["comparisons"]["no text"]["frame_auc"]["components"]["units_per_class"] == 6.0
     md = power_markdown(res)
     assert "| no text | uar |" in md and "| 10 | 3 | 30 | 200 |" in md

@@ -46,6 +46,27 @@ def test_four_verdicts():
     assert decide(weak, -1, p_adj, 3).verdict == "no effect larger than the margin"
 
 
+def test_standard_error_is_the_corrected_one_the_tables_use():
+    """An Estimate from `clustered` with its defaults (overlap correction, seed floor): the se behind it."""
+    df = pd.DataFrame({"fold": [1, 1, 2, 2, 3, 3, 4, 4, 5, 5], "seed": [0, 1] * 5,
+                       "value": [0.01, 0.03, -0.02, 0.0, 0.04, 0.02, 0.01, -0.01, 0.03, 0.05]})
+    e = clustered(df)
+    means = df.groupby("fold")["value"].mean()
+    seed_floor = df.groupby("fold")["value"].var(ddof=1).mean() / 2
+    expected = np.sqrt((1 / 5 + 1 / 3.6) * max(means.var(ddof=1), seed_floor))
+    se, dof = standard_error(e)
+    assert dof == 4 and np.isclose(se, expected)
+
+
+def test_only_intervals_over_folds_are_decided_and_small_real_effects_are_flagged():
+    one_fold = clustered(pd.DataFrame({"fold": 1, "seed": range(5), "value": [-5.0, -6, -4.5, -5.5, -6.5]}))
+    assert one_fold.unit == "seeds" and decide(one_fold, -1, 0.001, 3).verdict == "cannot tell"
+    tight = _estimate([-1.0, -1.1, -0.9, -1.05, -0.95])
+    d = decide(tight, -1, p_value(tight), 3)
+    assert d.verdict == "supports" and d.within_margin
+    assert decide(tight, -1, p_value(tight), 3, comparisons=5).mde > d.mde
+
+
 def test_equivalence_interval_is_the_90_percent_t_interval_and_mde_exceeds_it():
     e = _estimate([1.0, 2.0, 0.0, 1.5, 0.5])
     lo, hi = equivalence_interval(e)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..io import atomic_write_json, atomic_write_text
 from ..report import power
-from ..report.frames import run_clips, sampled_truth
+from ..report.frames import has_frame_evidence, run_clips, sampled_truth
 from ..report.runs import load_run
 from .plan import PlannedRun
 from .pool import check_failures, run_pool, spec_of, warm_cache
@@ -28,21 +28,41 @@ COMPARISONS = {"no text": ("tgdfer", {"model.text": "none"}),
                "MIL-only": ("mil-only", {})}
 
 
-def pair_rows(ref: Path, other: Path, n_classes: int = 7) -> dict:
-    """Paired differences (other - ref) of one fold and seed, with their test-sampling variances."""
+def clip_differences(ref: Path, other: Path) -> dict:
+    """Per-clip paired differences (other - ref) of one fold and seed, on the same test clips in the same order:
+    {'uar': (labels, correct_other - correct_ref, ΔUAR in points), 'frame_auc': (ones, Δ per scored clip, Δ mean
+    frame AUC in points)}; frame AUC only where `other` has frame evidence, on the clips both score."""
     a, b = load_run(other), load_run(ref)
-    pa, pb = a.predictions.set_index("clip_id"), b.predictions.set_index("clip_id").loc[a.predictions.clip_id]
-    labels = pa["label"].to_numpy()
-    ca, cb = (pa["pred"] == pa["label"]).to_numpy(), (pb["pred"] == pb["label"]).to_numpy()
-    uar_var, uar_n = power.uar_test_variance(labels, ca, cb, n_classes)
-    rows = {"uar": dict(diff=100 * (a.metrics["last"]["uar"] - b.metrics["last"]["uar"]), test_var=1e4 * uar_var,
-                        test_n=uar_n)}
-    truth = sampled_truth(b.spec.root, b.relevance["clip_ids"], b.relevance["frame_index"])
-    auc_b = run_clips(b.relevance, truth)["auc_contrastive"].to_numpy()
-    if "instance_scores" in a.relevance or a.params.get("config", {}).get("model", {}).get("mil_lambda", 0) > 0:
-        auc_a = run_clips(a.relevance, truth)["auc_contrastive"].to_numpy()
-        v, n = power.auc_test_variance(auc_a, auc_b)
-        rows["frame_auc"] = dict(diff=100 * float(np.nanmean(auc_a) - np.nanmean(auc_b)), test_var=1e4 * v, test_n=n)
+    if not np.array_equal(a.relevance["clip_ids"], b.relevance["clip_ids"]) or \
+            not np.array_equal(a.relevance["frame_index"], b.relevance["frame_index"]):
+        raise ValueError(f"{other} and {ref} were not evaluated on the same clips and frames: not a pair")
+    pb = b.predictions.set_index("clip_id").loc[a.predictions["clip_id"]]
+    labels = a.predictions["label"].to_numpy()
+    d = (a.predictions["pred"].to_numpy() == labels).astype(float) - (pb["pred"].to_numpy() == labels).astype(float)
+    out = {"uar": (labels, d, 100 * (a.metrics["last"]["uar"] - b.metrics["last"]["uar"]))}
+    if has_frame_evidence(a.params):
+        truth = sampled_truth(b.spec.root, b.relevance["clip_ids"], b.relevance["frame_index"])
+        da = run_clips(a.relevance, truth)["auc_contrastive"].to_numpy() - run_clips(b.relevance, truth)["auc_contrastive"].to_numpy()
+        da = da[~np.isnan(da)]
+        out["frame_auc"] = (np.zeros(len(da), int), da, 100 * float(da.mean()))
+    return out
+
+
+def fold_rows(name: str, fold: int, seeds, per_seed: list[dict]) -> list[dict]:
+    """One row a (metric, seed) of a comparison's fold: Δ, its test-sampling variance and the part its seeds share."""
+    rows = []
+    for metric in per_seed[0]:
+        groups, _, _ = per_seed[0][metric]
+        n_groups = 7 if metric == "uar" else 1
+        n = power.units_per_class(groups, n_groups) if metric == "uar" else float(len(groups))
+        same = all(len(p[metric][1]) == len(groups) for p in per_seed)
+        shared = power.shared_sampling_variance(np.stack([p[metric][1] for p in per_seed]), groups, n_groups) \
+            if same and len(per_seed) > 1 else float("nan")
+        for s, p in zip(seeds, per_seed):
+            g, d, diff = p[metric]
+            rows.append(dict(comparison=name, metric=metric, fold=fold, seed=s, diff=diff,
+                             test_var=1e4 * power.sampling_variance(d, g, n_groups), test_shared_var=1e4 * shared,
+                             test_n=n))
     return rows
 
 
@@ -64,9 +84,8 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
     rows = []
     for name, (variant, ov) in COMPARISONS.items():
         for f in folds:
-            for s in seeds:
-                for metric, row in pair_rows(folder("tgdfer", {}, f, s), folder(variant, ov, f, s)).items():
-                    rows.append(dict(comparison=name, metric=metric, fold=f, seed=s, **row))
+            per_seed = [clip_differences(folder("tgdfer", {}, f, s), folder(variant, ov, f, s)) for s in seeds]
+            rows += fold_rows(name, f, seeds, per_seed)
     pairs = pd.DataFrame(rows)
     result = summarise(pairs)
     result.update(folds=list(folds), seeds=list(seeds), root=str(root), config=config,
@@ -80,20 +99,21 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
 
 
 GRID = dict(folds=(3, 5, 8, 10), seeds=(1, 2, 3), n=(50, 100, 200))
-SCORED_PER_CLASS = 6        # frame AUC is scored on the expressive classes' clips: 6 of 7 classes
 
 
 def summarise(pairs: pd.DataFrame) -> dict:
     """Per comparison and metric: the observed mean difference, the variance components and the design grid."""
     out = {"comparisons": {}}
+    per_class = {}
     for (name, metric), df in pairs.groupby(["comparison", "metric"], sort=False):
+        per_class.setdefault(name, float(pairs[(pairs.comparison == name) & (pairs.metric == "uar")]["test_n"].mean()))
         c = power.components(df)
-        scale = 1.0 if metric == "uar" else SCORED_PER_CLASS
+        scale = 1.0 if metric == "uar" else c.n / per_class[name]        # scored clips a class at the dev draw
         grid = power.design_grid(c, GRID["folds"], GRID["seeds"], GRID["n"], scale=scale)
         out["comparisons"].setdefault(name, {})[metric] = {
             "mean_diff": round(float(df["diff"].mean()), 2), "pairs": int(len(df)),
-            "components": {"fold": round(c.fold, 3), "seed": round(c.seed, 3), "test": round(c.test, 2),
-                           "test_n_dev": round(float(df["test_n"].mean()), 1)},
+            "components": {"fold": round(c.fold, 3), "seed": round(c.seed, 3), "shared": round(c.shared, 2),
+                           "inter": round(c.inter, 2), "test_n_dev": round(c.n, 1), "units_per_class": round(scale, 3)},
             "grid": grid.round(2).to_dict("records")}
     return out
 
@@ -101,23 +121,30 @@ def summarise(pairs: pd.DataFrame) -> dict:
 def power_markdown(result: dict) -> str:
     """The design table: for each design, the largest predicted half-width over the primary comparisons."""
     lines = [f"# Power study (development draw; folds {result['folds']}, seeds {result['seeds']})", "",
-             "Variance components of each paired difference (points squared; `test` is per test unit: clips a class "
-             "for UAR, scored clips for frame AUC), from `tgdfer/report/power.py`.", "",
-             "| comparison | metric | mean Δ | fold | seed | test | test units (dev) |", "|---|---|---|---|---|---|---|"]
+             "Variance components of each paired difference, in points squared (`tgdfer/report/power.py`): fold "
+             "(training data; a lower bound where folds share training clips), seed (training run), shared and clip x "
+             "run (test clips; divided by the test units: clips a class for UAR, scored clips for frame AUC).", "",
+             "| comparison | metric | mean Δ | fold | seed | shared | clip x run | test units (dev) |",
+             "|---|---|---|---|---|---|---|---|"]
     worst = {}
     for name, metrics in result["comparisons"].items():
         for metric, r in metrics.items():
             c = r["components"]
             lines.append(f"| {name} | {metric} | {r['mean_diff']:+.1f} | {c['fold']:.2f} | {c['seed']:.2f} | "
-                         f"{c['test']:.0f} | {c['test_n_dev']:.0f} |")
+                         f"{c['shared']:.0f} | {c['inter']:.0f} | {c['test_n_dev']:.0f} |")
             for g in r["grid"]:
-                key = (g["folds"], g["seeds"], g["test_per_class"], metric)
-                worst[key] = max(worst.get(key, 0.0), g["halfwidth"])
-    lines += ["", "Largest predicted half-width of the 95% interval over the comparisons (independent training sets "
-              "a fold; frame AUC scored on 6 classes' clips):", "",
-              "| folds | seeds | runs a variant | test clips a class | UAR | frame AUC |", "|---|---|---|---|---|---|"]
-    for (J, S, m, metric), hw in worst.items():
-        if metric == "uar":
-            auc = worst.get((J, S, m, "frame_auc"), float("nan"))
-            lines.append(f"| {J} | {S} | {J * S} | {m} | {hw:.1f} | {auc:.1f} |")
+                key = (g["folds"], g["seeds"], g["test_per_class"])
+                for col in ("halfwidth_independent", "halfwidth80_independent", "halfwidth_overlapping"):
+                    k = key + (metric, col)
+                    worst[k] = max(worst.get(k, 0.0), g[col])
+    lines += ["", "Largest predicted half-width of the 95% interval over the comparisons: expected, and not exceeded "
+              "with 80% probability, for training sets drawn independently a fold; expected for J-fold splits of one "
+              "pool (the overlap correction the tables apply).", "",
+              "| folds | seeds | runs a variant | test clips a class | UAR | UAR (80%) | UAR, J-fold pool | frame AUC | "
+              "frame AUC (80%) | frame AUC, J-fold pool |", "|---|---|---|---|---|---|---|---|---|---|"]
+    designs = sorted({k[:3] for k in worst})
+    for J, S, m in designs:
+        cells = [worst.get((J, S, m, metric, col), float("nan")) for metric in ("uar", "frame_auc")
+                 for col in ("halfwidth_independent", "halfwidth80_independent", "halfwidth_overlapping")]
+        lines.append(f"| {J} | {S} | {J * S} | {m} | " + " | ".join(f"{v:.1f}" for v in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,10 @@ of four verdicts, with the numbers behind it:
 - "no effect larger than the margin": not rejected, and the 90% interval (two one-sided tests at 5% each) lies
   inside (-margin, +margin);
 - cannot tell: neither; printed with the minimum detectable effect at 80% power.
+A significant difference whose 90% interval also lies inside the margin keeps its directional verdict and is
+flagged `within_margin` (real, but smaller than the margin). Only an interval over fold means (unit 'folds') is
+decided: one fold's seeds share its training set and test clips, so their spread is not the comparison's noise.
+Units: the Estimate's (the records hold fractions, so a 3-point margin is 0.03).
 """
 from __future__ import annotations
 
@@ -77,16 +81,22 @@ class Decision:
     p_adjusted: float
     equivalence: tuple[float, float]
     mde: float
+    within_margin: bool = False
 
 
-def decide(e: Estimate, direction: int, p_adjusted: float, margin: float, alpha: float = 0.05) -> Decision:
-    """The verdict of one primary comparison (module docstring); `direction` -1 or +1 as the paper predicts."""
+def decide(e: Estimate, direction: int, p_adjusted: float, margin: float, alpha: float = 0.05,
+           comparisons: int = 1) -> Decision:
+    """The verdict of one primary comparison (module docstring); `direction` -1 or +1 as the paper predicts. The
+    minimum detectable effect is taken at alpha / `comparisons` (the level of Holm's first, strictest step)."""
+    if e.unit != "folds":
+        return Decision("cannot tell", float("nan"), p_adjusted, (float("nan"), float("nan")), float("nan"))
     lo, hi = equivalence_interval(e, 1 - 2 * alpha)
-    mde = min_detectable(e, alpha)
+    inside = bool(not np.isnan(lo) and -margin < lo and hi < margin)
+    mde = min_detectable(e, alpha / comparisons)
     if not np.isnan(p_adjusted) and p_adjusted < alpha:
         word = "supports" if np.sign(e.mean) == direction else "contradicts"
-    elif not np.isnan(lo) and -margin < lo and hi < margin:
+    elif inside:
         word = "no effect larger than the margin"
     else:
         word = "cannot tell"
-    return Decision(word, p_value(e), p_adjusted, (lo, hi), mde)
+    return Decision(word, p_value(e), p_adjusted, (lo, hi), mde, inside)
