@@ -28,6 +28,8 @@ FINETUNE_MODES = ("full", "frozen", "last:N")
 PACKAGED_WEIGHTS = {
     ("TGDFER-Tiny", "synthface"): ("TGDFER-Tiny-synthface.safetensors",
                                    "5c6ffe62d1cc8aa2d740380c27ad6a02274d5107befbe355ed07a2fed1ab1486"),
+    # noisy captions over every unit of benchmark format 3, image tower started from 'synthface' (in development)
+    ("TGDFER-Tiny", "synthface2"): ("TGDFER-Tiny-synthface2.safetensors", "fe450cbbeb7c4e19f9223e9f65d770413be791c3ee844243a64406d1b4cedc57"),
 }
 
 
