@@ -379,6 +379,32 @@ def _cmd_zeroshot(a) -> int:
     return 0
 
 
+def _parser_power(sub) -> None:
+    pw = sub.add_parser("power", help="power study on a development draw: how many folds, seeds and test clips",
+                        description="Train TG-DFER and its primary comparisons on the same folds and seeds of a "
+                                    "generated benchmark's development draw, then predict the 95%% interval half-width "
+                                    "and minimum detectable effect of each design (writes power.json, power_pairs.csv "
+                                    "and power.md into --out). Never run it on the evaluation draw.")
+    pw.add_argument("--root", required=True, help="a generated benchmark (the development draw)")
+    pw.add_argument("--config", default="tgdfer-tiny")
+    pw.add_argument("--folds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    pw.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    pw.add_argument("--runs-dir", dest="runs_dir", default="runs/power")
+    pw.add_argument("--out", default="results/development")
+    pw.add_argument("--workers", type=int, default=None)
+    pw.set_defaults(func=_cmd_power)
+
+
+def _cmd_power(a) -> int:
+    from .experiments.power_study import run_power_study
+    from .paths import resolve
+
+    run_power_study("dfew", resolve(a.root), a.config, resolve(a.runs_dir), a.folds, a.seeds, resolve(a.out),
+                    workers=a.workers)
+    print((resolve(a.out) / "power.md").read_text())
+    return 0
+
+
 def _parser_tune(sub) -> None:
     tu = sub.add_parser("tune", help="choose the demo config's settings on validation splits",
                         description="Train TG-DFER on training folds of the generated benchmark for a small grid of "
@@ -480,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="command")
     for add in (_parser_generate, _parser_prepare, _parser_train, _parser_evaluate, _parser_predict,
                 _parser_pretrain_tiny, _parser_report, _parser_faces, _parser_bench, _parser_collect, _parser_paper,
-                _parser_zeroshot, _parser_tune, _parser_demo, _parser_plan):
+                _parser_zeroshot, _parser_power, _parser_tune, _parser_demo, _parser_plan):
         add(sub)
     return p
 
