@@ -129,50 +129,28 @@ def _render_chunk(args):
     return render_frames(*args)
 
 
-def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12, batch: int = 256, lr: float = 1e-3,
-                  seed: int = 0, workers: int | None = None, *, render_size: int = 112, captions: str = "exact",
-                  init_image: str | os.PathLike | None = None) -> Path:
-    """Pretrain TGDFER-Tiny contrastively; returns the weight file. ~10 minutes on 2 CPU cores (Intel, AMX).
-
-    captions 'exact' makes the weights 'synthface', 'noisy' the weights 'synthface2' (see `render_frames`).
-    `init_image`: a weight file whose image tower starts this run (its text tower is not read: the text side
-    learns from this run's captions alone)."""
-    if captions not in CAPTION_STYLES:
-        raise ValueError(f"captions must be one of {CAPTION_STYLES} (got {captions!r})")
-    tag = TAGS[captions]
-    import multiprocessing as mp
-
+def _new_model(init_image):
+    """TGDFER-Tiny at random initialisation, its image tower loaded from `init_image` when given."""
     import open_clip
-    from safetensors.torch import save
 
-    from ..model.backbone import TextTower, register_configs, sha256_of
-    from ..seeding import seed_everything
-
-    out = Path(out)
-    register_configs()
-    seed_everything(seed)
     model = open_clip.create_model("TGDFER-Tiny")
     if init_image:
         from safetensors.torch import load_file
 
         visual = {k[len("visual."):]: v.float() for k, v in load_file(str(init_image)).items() if k.startswith("visual.")}
         model.visual.load_state_dict(visual)
-    size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
-    t0 = time.time()
-    workers = workers or os.cpu_count() or 1
-    chunks = [(min(2000, frames - s), render_size, size, seed, s, captions) for s in range(0, frames, 2000)]
-    with mp.get_context("fork").Pool(workers) as pool:
-        parts = list(progress(pool.imap(_render_chunk, chunks), total=len(chunks), desc="render frames"))
-    imgs = np.concatenate([p[0] for p in parts])
-    caps = [c for p in parts for c in p[1]]
-    t_render = time.time() - t0
-    tok = open_clip.get_tokenizer("TGDFER-Tiny")
-    tokens = tok(caps)                                                                    # [N, L]
-    L = int(tokens.argmax(-1).max()) + 1
-    tokens = tokens[:, :L]
+    return model
+
+
+def _contrastive_train(model, x_all: torch.Tensor, tokens: torch.Tensor, epochs: int, batch: int, lr: float,
+                       seed: int) -> list[float]:
+    """CLIP's image-text loss over uint8 frames [N, 3, S, S] and their tokens [N, L]; the mean loss of each epoch."""
+    import open_clip
+
+    from ..model.backbone import TextTower
+
     mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
-    x_all = torch.from_numpy(imgs).permute(0, 3, 1, 2)                                    # [N, 3, S, S] uint8
     text = TextTower(model)
     loss_fn = open_clip.ClipLoss()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
@@ -211,6 +189,45 @@ def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12,
             bar.update(1)
         history.append(round(running / steps_per_epoch, 4))
     bar.close()
+    return history
+
+
+def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12, batch: int = 256, lr: float = 1e-3,
+                  seed: int = 0, workers: int | None = None, *, render_size: int = 112, captions: str = "exact",
+                  init_image: str | os.PathLike | None = None) -> Path:
+    """Pretrain TGDFER-Tiny contrastively; returns the weight file. ~10 minutes on 2 CPU cores (Intel, AMX).
+
+    captions 'exact' makes the weights 'synthface', 'noisy' the weights 'synthface2' (see `render_frames`).
+    `init_image`: a weight file whose image tower starts this run (its text tower is not read: the text side
+    learns from this run's captions alone)."""
+    if captions not in CAPTION_STYLES:
+        raise ValueError(f"captions must be one of {CAPTION_STYLES} (got {captions!r})")
+    tag = TAGS[captions]
+    import multiprocessing as mp
+
+    import open_clip
+    from safetensors.torch import save
+
+    from ..model.backbone import register_configs, sha256_of
+    from ..seeding import seed_everything
+
+    out = Path(out)
+    register_configs()
+    seed_everything(seed)
+    model = _new_model(init_image)
+    size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
+    t0 = time.time()
+    workers = workers or os.cpu_count() or 1
+    chunks = [(min(2000, frames - s), render_size, size, seed, s, captions) for s in range(0, frames, 2000)]
+    with mp.get_context("fork").Pool(workers) as pool:
+        parts = list(progress(pool.imap(_render_chunk, chunks), total=len(chunks), desc="render frames"))
+    imgs = np.concatenate([p[0] for p in parts])
+    caps = [c for p in parts for c in p[1]]
+    t_render = time.time() - t0
+    tokens = open_clip.get_tokenizer("TGDFER-Tiny")(caps)                                 # [N, L]
+    tokens = tokens[:, :int(tokens.argmax(-1).max()) + 1]
+    x_all = torch.from_numpy(imgs).permute(0, 3, 1, 2)                                    # [N, 3, S, S] uint8
+    history = _contrastive_train(model, x_all, tokens, epochs, batch, lr, seed)
     sd = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     weights = out / f"TGDFER-Tiny-{tag}.safetensors"
     atomic_write_bytes(weights, save(sd))

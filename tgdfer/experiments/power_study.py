@@ -66,7 +66,7 @@ def fold_rows(name: str, fold: int, seeds, per_seed: list[dict]) -> list[dict]:
     return rows
 
 
-def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds, out: Path,
+def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds, out: Path, *,
                     workers: int | None = None, say=print) -> dict:
     """Train the pairs (reusing finished runs), then write power.json, power_pairs.csv and power.md into `out`."""
     from ..engine.run import run_folder
