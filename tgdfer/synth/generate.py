@@ -56,6 +56,11 @@ def format_version(cfg: GenerateConfig) -> int:
 
 # ----------------------------------------------------------------------------- planning
 
+def clip_lengths(rng: np.random.Generator, n: int) -> np.ndarray:
+    """[n] frame counts: log-normal around 36 frames, clipped to 10..96."""
+    return np.clip(np.round(rng.lognormal(np.log(36), 0.4, size=n)), 10, 96).astype(int)
+
+
 def _plan_synthetic(cfg: GenerateConfig) -> pd.DataFrame:
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -73,7 +78,7 @@ def _plan_synthetic(cfg: GenerateConfig) -> pd.DataFrame:
     labels = rng.permutation(np.repeat(np.arange(len(names)), counts))
     n_id = cfg.identities or max(5, cfg.clips // 4)
     identity = rng.integers(0, n_id, size=cfg.clips)
-    lengths = np.clip(np.round(rng.lognormal(np.log(36), 0.4, size=cfg.clips)), 10, 96).astype(int)
+    lengths = clip_lengths(rng, cfg.clips)
     fold = np.zeros(cfg.clips, dtype=int)
     if cfg.clips >= 10:
         n_splits = min(5, max(2, int(np.bincount(labels).max())))
@@ -110,7 +115,7 @@ def _plan_heldout(cfg: GenerateConfig) -> pd.DataFrame:
         parts.append(pd.DataFrame({
             "label": rng.permutation(np.repeat(np.arange(len(names)), cfg.test_per_class)) + 1,
             "identity": first_id + (k - 1) * n_id + rng.integers(0, n_id, size=n_test),
-            "num_frames": np.clip(np.round(rng.lognormal(np.log(36), 0.4, size=n_test)), 10, 96).astype(int),
+            "num_frames": clip_lengths(rng, n_test),
             "fold": k, "role": "test"}))
     test = pd.concat(parts, ignore_index=True)
     test.insert(0, "video_name", np.arange(first_vid, first_vid + len(test)))
