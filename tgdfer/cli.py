@@ -60,6 +60,9 @@ def _parser_generate(sub) -> None:
     g.add_argument("--test-per-class", dest="test_per_class", type=int, default=0,
                    help="render each fold's test split apart: this many clips of every class from people who appear "
                         "in no training split (default 0: DFEW-style folds)")
+    g.add_argument("--independent", action="store_true",
+                   help="with --test-per-class: each fold trains on its own draw of --clips clips from its own people "
+                        "(folds share no training clip), instead of DFEW-style folds of one pool")
     g.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing set made with other settings")
     g.set_defaults(func=_cmd_generate)
@@ -71,7 +74,7 @@ def _cmd_generate(a) -> int:
     cfg = GenerateConfig(clips=a.clips, size=a.size, seed=a.seed, balanced=a.balanced, scene=a.scene,
                          videos=not a.no_videos, replica=a.replica or "", placement=a.placement,
                          min_per_class=a.min_per_class, expressions=a.expressions,
-                         test_per_class=a.test_per_class)
+                         test_per_class=a.test_per_class, independent=a.independent)
     out = generate(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
     print(f"benchmark ready at {out}")
     return 0

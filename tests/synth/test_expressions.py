@@ -151,3 +151,25 @@ def test_heldout_test_splits(tmp_path):
         seen_test |= set(ids[test.video_name])
     man = json.loads((out / "manifest.json").read_text())
     assert man["config"]["test_per_class"] == 2
+
+
+def test_independent_training_draws(tmp_path):
+    """Each fold trains on its own draw: no training clip or person is shared between folds or with any test split;
+    every draw keeps DFEW's class counts (at least min_per_class)."""
+    cfg = GenerateConfig(clips=30, size=32, seed=2, videos=False, expressions="distribution", test_per_class=1,
+                         independent=True, min_per_class=2)
+    out = generate(tmp_path / "i", cfg, workers=1)
+    clips = pd.read_csv(out / "ground_truth" / "clips.csv").set_index("video_name")
+    assert (clips.role == "train").sum() == 5 * 30 and (clips.role == "test").sum() == 5 * 7
+    people = []
+    for k in range(1, 6):
+        train = pd.read_csv(out / "EmoLabel_DataSplit" / "train(single-labeled)" / f"set_{k}.csv")
+        test = pd.read_csv(out / "EmoLabel_DataSplit" / "test(single-labeled)" / f"set_{k}.csv")
+        assert len(train) == 30 and train.label.value_counts().min() >= 2 and test.label.nunique() == 7
+        people += [set(clips.identity[train.video_name]), set(clips.identity[test.video_name])]
+    for i, a in enumerate(people):
+        for b in people[i + 1:]:
+            assert a.isdisjoint(b)
+    assert json.loads((out / "manifest.json").read_text())["config"]["independent"] is True
+    with pytest.raises(ValueError, match="test_per_class"):
+        generate(tmp_path / "x", GenerateConfig(clips=30, size=32, independent=True), workers=1)

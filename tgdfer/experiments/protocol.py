@@ -47,6 +47,7 @@ class Protocol:
     source: str = field(default="", compare=False)
     expressions: str = "prototype"  # the generator's expression model (synth.expressions.EXPRESSION_MODELS)
     test_per_class: int = 0         # >0: held-out balanced test splits (synth.generate.GenerateConfig)
+    independent: bool = False       # each fold trains on its own draw of `clips` clips (GenerateConfig.independent)
 
     @property
     def folds(self) -> tuple[int, ...]:
@@ -78,7 +79,8 @@ class Protocol:
         d = self.draw(draw)
         return resolve_dataset("synth", "", clips=self.clips, size=self.size, seed=d.seed,
                                min_per_class=self.min_per_class, videos=self.videos, workers=workers,
-                               expressions=self.expressions, test_per_class=self.test_per_class)
+                               expressions=self.expressions, test_per_class=self.test_per_class,
+                               independent=self.independent)
 
 
 def load_protocol(path: str | Path | None = None) -> Protocol:
@@ -91,7 +93,8 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
                     draws={k: Draw(k, v["seed"], v.get("sealed", False), v.get("about", "")) for k, v in raw["draws"].items()},
                     runs={k: RunSet(tuple(v["folds"]), tuple(v["seeds"]), v.get("about", "")) for k, v in raw["runs"].items()},
                     analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""),
-                    expressions=b.get("expressions", "prototype"), test_per_class=b.get("test_per_class", 0))
+                    expressions=b.get("expressions", "prototype"), test_per_class=b.get("test_per_class", 0),
+                    independent=b.get("independent", False))
 
 
 PROTOCOL = load_protocol()

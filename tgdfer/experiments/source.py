@@ -14,12 +14,13 @@ LAYOUTS = ("synth", "dfew", "ferv39k", "mafw", "annotation", "csv")
 
 
 def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, videos: bool = True, *,
-                  expressions: str = "prototype", test_per_class: int = 0) -> Path:
+                  expressions: str = "prototype", test_per_class: int = 0, independent: bool = False) -> Path:
     """The default folder of a benchmark: named by its settings and the generator's format, so that a set made
     by an older generator is kept beside the new one, never overwritten."""
     from ..synth.generate import GenerateConfig, format_version
 
     tail = (f"-m{min_per_class}" if min_per_class else "") + (f"-t{test_per_class}" if test_per_class else "") \
+        + ("-i" if independent else "") \
         + ("" if videos else "-novideo")
     version = format_version(GenerateConfig(expressions=expressions))
     return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}{tail}-v{version}"
@@ -27,7 +28,8 @@ def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, vide
 
 def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 112, seed: int = 0,
                     workers: int | None = None, min_per_class: int = 0, *, videos: bool = True,
-                    expressions: str = "prototype", test_per_class: int = 0) -> tuple[str, Path]:
+                    expressions: str = "prototype", test_per_class: int = 0,
+                    independent: bool = False) -> tuple[str, Path]:
     """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated."""
     from ..synth.generate import GenerateConfig, generate
 
@@ -39,9 +41,9 @@ def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 
         if root and is_complete(resolve(root)):        # an existing benchmark is used as it is
             return "dfew", resolve(root)
         out = resolve(root) if root else benchmark_dir(clips, size, seed, min_per_class, videos, expressions=expressions,
-                                                       test_per_class=test_per_class)
+                                                       test_per_class=test_per_class, independent=independent)
         cfg = GenerateConfig(clips=clips, size=size, seed=seed, min_per_class=min_per_class, videos=videos,
-                             expressions=expressions, test_per_class=test_per_class)
+                             expressions=expressions, test_per_class=test_per_class, independent=independent)
         return "dfew", generate(out, cfg, workers=workers)
     if not root:
         raise ValueError(f"dataset {dataset!r} needs a root folder (the dataset as downloaded)")

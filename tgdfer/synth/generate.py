@@ -47,6 +47,8 @@ class GenerateConfig:
     expressions: str = "prototype"  # prototype: the EMFACS prototype a class (formats 1-2) | distribution (format 3)
     test_per_class: int = 0     # >0: each fold's test split is rendered apart, this many clips a class, from
                                 # identities used nowhere else; the `clips` form the training pool (see _plan_heldout)
+    independent: bool = False   # with test_per_class: each fold trains on its own draw of `clips` clips from its own
+                                # people, so folds share no training clip (see _plan_independent)
 
 
 def format_version(cfg: GenerateConfig) -> int:
@@ -61,10 +63,8 @@ def clip_lengths(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(np.round(rng.lognormal(np.log(36), 0.4, size=n)), 10, 96).astype(int)
 
 
-def _plan_synthetic(cfg: GenerateConfig) -> pd.DataFrame:
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    rng = np.random.default_rng([cfg.seed, 7])
+def class_counts(cfg: GenerateConfig) -> np.ndarray:
+    """[7] clips a class among `cfg.clips`: DFEW's class frequencies (or equal ones), at least `min_per_class`."""
     names = class_names("dfew")
     freqs = np.full(len(names), 1 / len(names)) if cfg.balanced else \
         np.array([dfew_frequencies()[c] for c in names])
@@ -75,7 +75,15 @@ def _plan_synthetic(cfg: GenerateConfig) -> pd.DataFrame:
         counts[np.argmax(freqs * cfg.clips - counts)] += 1
     while counts.sum() > cfg.clips:
         counts[np.argmax(counts)] -= 1
-    labels = rng.permutation(np.repeat(np.arange(len(names)), counts))
+    return counts
+
+
+def _plan_synthetic(cfg: GenerateConfig) -> pd.DataFrame:
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    rng = np.random.default_rng([cfg.seed, 7])
+    names = class_names("dfew")
+    labels = rng.permutation(np.repeat(np.arange(len(names)), class_counts(cfg)))
     n_id = cfg.identities or max(5, cfg.clips // 4)
     identity = rng.integers(0, n_id, size=cfg.clips)
     lengths = clip_lengths(rng, cfg.clips)
@@ -102,12 +110,13 @@ def _plan_heldout(cfg: GenerateConfig) -> pd.DataFrame:
     is ever in a training split, a tuning validation split carved from one, or another fold's test split. Column
     `role`: 'pool' or 'test'; `fold`: the pool clip's identity group, or the test clip's fold.
     """
-    pool = _plan_synthetic(cfg)
-    pool["role"] = "pool"
+    pool = _plan_independent(cfg) if cfg.independent else _plan_synthetic(cfg)
+    if not cfg.independent:
+        pool["role"] = "pool"
     rng = np.random.default_rng([cfg.seed, 8])
     names = class_names("dfew")
     n_test = cfg.test_per_class * len(names)
-    per_id = max(1, cfg.clips // max(1, int(pool["identity"].nunique())))        # clips a person, as in the pool
+    per_id = max(1, len(pool) // max(1, int(pool["identity"].nunique())))         # clips a person, as in the pool
     first_id, first_vid = int(pool["identity"].max()) + 1, int(pool["video_name"].max()) + 1
     parts = []
     for k in range(1, 6):
@@ -122,12 +131,31 @@ def _plan_heldout(cfg: GenerateConfig) -> pd.DataFrame:
     return pd.concat([pool, test], ignore_index=True)
 
 
+def _plan_independent(cfg: GenerateConfig) -> pd.DataFrame:
+    """Five training draws (role 'train', `fold` k: fold k's training split), each of `cfg.clips` clips with the class
+    counts of `class_counts` and about 4 clips a person, from people of its own: no two folds share a training clip
+    or a person, so the five folds' scores are independent draws of the benchmark (training and test alike)."""
+    rng = np.random.default_rng([cfg.seed, 9])
+    names = class_names("dfew")
+    n_id = cfg.identities or max(5, cfg.clips // 4)
+    parts = [pd.DataFrame({"label": rng.permutation(np.repeat(np.arange(len(names)), class_counts(cfg))) + 1,
+                           "identity": (k - 1) * n_id + rng.integers(0, n_id, size=cfg.clips),
+                           "num_frames": clip_lengths(rng, cfg.clips), "fold": k, "role": "train"})
+             for k in range(1, 6)]
+    plan = pd.concat(parts, ignore_index=True)
+    plan.insert(0, "video_name", np.arange(1, len(plan) + 1))
+    return plan
+
+
 def _split_masks(plan: pd.DataFrame, k: int) -> tuple[pd.Series, pd.Series]:
-    """(train, test) rows of fold k: DFEW's folds, or the held-out test splits of `_plan_heldout`."""
+    """(train, test) rows of fold k: DFEW's folds, the held-out test splits of `_plan_heldout`, or the independent
+    training draws of `_plan_independent`."""
     if "role" not in plan:
         return plan["fold"] != k, plan["fold"] == k
-    pool = plan["role"] == "pool"
-    return pool & (plan["fold"] != k), ~pool & (plan["fold"] == k)
+    test = (plan["role"] == "test") & (plan["fold"] == k)
+    if (plan["role"] == "train").any():
+        return (plan["role"] == "train") & (plan["fold"] == k), test
+    return (plan["role"] == "pool") & (plan["fold"] != k), test
 
 
 def _plan_replica(cfg: GenerateConfig) -> pd.DataFrame:
@@ -319,7 +347,7 @@ def _format3_truth(tl, cfg: GenerateConfig) -> dict:
 def _manifest(cfg: GenerateConfig) -> dict:
     d = asdict(cfg)
     d["replica"] = Path(cfg.replica).name if cfg.replica else ""
-    for key, before in (("expressions", "prototype"), ("test_per_class", 0)):
+    for key, before in (("expressions", "prototype"), ("test_per_class", 0), ("independent", False)):
         if d[key] == before:
             del d[key]                 # a format-2 set's manifest reads as it did before these settings existed
     return {"generator": "tgdfer.synth", "format_version": format_version(cfg), "config": d}
@@ -349,6 +377,8 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
         raise ValueError(f"size must be even and at least 32 (got {cfg.size}): the mp4 encoder needs even sides")
     if cfg.clips < 1 and not cfg.replica:
         raise ValueError(f"clips must be at least 1 (got {cfg.clips})")
+    if cfg.independent and not cfg.test_per_class:
+        raise ValueError("independent training draws need held-out test splits: set test_per_class too")
     if cfg.test_per_class and cfg.replica:
         raise ValueError("test_per_class renders test splits of its own; a replica keeps the real lists' folds: choose one")
     if cfg.expressions not in EXPRESSION_MODELS:
