@@ -26,3 +26,22 @@ def test_summary_and_table_from_pairs():
     assert res["comparisons"]["no text"]["frame_auc"]["components"]["units_per_class"] == 6.0
     md = power_markdown(res)
     assert "| no text | uar |" in md and "| 10 | 3 | 30 | 200 |" in md
+
+
+def test_warm_cache_encodes_every_folds_clips(tmp_path, monkeypatch):
+    """With held-out test splits fold 1's two splits miss the other folds' test clips: the warm-up must encode them,
+    or every run of another fold encodes them again on one core."""
+    from tgdfer.engine import feature_cache
+    from tgdfer.experiments.pool import warm_cache
+    from tgdfer.synth.generate import GenerateConfig, generate
+
+    root = generate(tmp_path / "b", GenerateConfig(clips=20, size=32, videos=False, test_per_class=1,
+                                                   independent=True), workers=1)
+    seen = []
+    monkeypatch.setattr(feature_cache.FeatureCache, "get", lambda self, table, kind, *a, **k: seen.append((kind, set(table.path))))
+    warm_cache("dfew", root, "tgdfer-tiny", tmp_path / "cache")
+    from tgdfer.data.layouts import load_split
+
+    every = {p for k in range(1, 6) for s in ("train", "test") for p in load_split("dfew", root, k, s).path}
+    assert len(every) == 5 * 20 + 5 * 7
+    assert [kind for kind, _ in seen] == ["train", "test"] and all(paths == every for _, paths in seen)

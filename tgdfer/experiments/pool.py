@@ -33,7 +33,11 @@ def warm_cache(layout: str, root, config: str, cache: Path) -> None:
     cfg = load_config(config)
     model = create_model(cfg)
     dev, tc = torch.device("cpu"), cfg.train
-    table = pd.concat([load_split(layout, root, 1, s) for s in ("train", "test")]).reset_index(drop=True)
+    # every fold's splits: with DFEW-style folds fold 1's two splits hold every clip, with held-out test splits or
+    # independent training draws they do not (a clip missing here would be encoded inside a run, one core, every run)
+    folds = (1,) if layout == "ferv39k" else range(1, 6)
+    table = pd.concat([load_split(layout, root, k, s) for k in folds for s in ("train", "test")])
+    table = table.drop_duplicates(subset="path").reset_index(drop=True)
     fc = open_cache(cache, model, cfg, dev)
     kw = dict(batch_size=64, workers=tc.workers, autocast=cache_autocast(tc, dev))
     fc.get(table, "train", views=train_views(tc.epochs, tc.cache_views), **kw)
