@@ -35,13 +35,15 @@ def warm_cache(layout: str, root, config: str, cache: Path) -> None:
     dev, tc = torch.device("cpu"), cfg.train
     # every fold's splits: with DFEW-style folds fold 1's two splits hold every clip, with held-out test splits or
     # independent training draws they do not (a clip missing here would be encoded inside a run, one core, every run)
+    # Training views are needed only by clips of some training split (validation splits are carved from them and read
+    # test views), test views by every clip: a clip of held-out test splits only is never encoded as a training view.
     folds = (1,) if layout == "ferv39k" else range(1, 6)
-    table = pd.concat([load_split(layout, root, k, s) for k in folds for s in ("train", "test")])
-    table = table.drop_duplicates(subset="path").reset_index(drop=True)
+    train = pd.concat([load_split(layout, root, k, "train") for k in folds]).drop_duplicates(subset="path")
+    every = pd.concat([train] + [load_split(layout, root, k, "test") for k in folds]).drop_duplicates(subset="path")
     fc = open_cache(cache, model, cfg, dev)
     kw = dict(batch_size=64, workers=tc.workers, autocast=cache_autocast(tc, dev))
-    fc.get(table, "train", views=train_views(tc.epochs, tc.cache_views), **kw)
-    fc.get(table, "test", tc.test_views, tc.test_crops, **kw)
+    fc.get(train.reset_index(drop=True), "train", views=train_views(tc.epochs, tc.cache_views), **kw)
+    fc.get(every.reset_index(drop=True), "test", tc.test_views, tc.test_crops, **kw)
 
 
 def spec_of(r: PlannedRun, layout: str, root, config: str, runs_dir, cache) -> RunSpec:

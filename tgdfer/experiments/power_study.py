@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..io import atomic_write_json, atomic_write_text
 from ..report import power
+from ..report.class_difficulty import class_recall, class_recall_markdown
 from ..report.frames import has_frame_evidence, run_clips, sampled_truth
 from ..report.runs import load_run
 from .plan import PlannedRun
@@ -89,6 +90,7 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
     pairs = pd.DataFrame(rows)
     result = summarise(pairs)
     result.update(folds=list(folds), seeds=list(seeds), root=str(root), config=config,
+                  class_recall=class_recall([folder("tgdfer", {}, f, s) for f in folds for s in seeds]),
                   seconds=round(time.time() - t0, 1))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -147,4 +149,6 @@ def power_markdown(result: dict) -> str:
         cells = [worst.get((J, S, m, metric, col), float("nan")) for metric in ("uar", "frame_auc")
                  for col in ("halfwidth_independent", "halfwidth80_independent", "halfwidth_overlapping")]
         lines.append(f"| {J} | {S} | {J * S} | {m} | " + " | ".join(f"{v:.1f}" for v in cells) + " |")
+    if "class_recall" in result:
+        lines += ["", "## Class difficulty", "", class_recall_markdown(result["class_recall"])]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,50 @@
+"""Class difficulty of a benchmark: the per-class recall of a method's runs against a published per-class table.
+
+In: run folders (their `metrics.json`, last epoch). Out: mean and range of each class's recall over the runs, the
+chance level, the classes whose mean recall is at or below chance, and the Spearman rank correlation of the means
+with the reference table (`assets/dfew_per_class.json`: DK-CLIP on DFEW). Used by the power study (`power`), which
+trains TG-DFER on the development draw anyway.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+
+def reference() -> dict:
+    """{'method', 'source', 'recall': {class: %}} of the published per-class table."""
+    return json.loads(resources.files("tgdfer.assets").joinpath("dfew_per_class.json").read_text())
+
+
+def class_recall(run_dirs: list[Path]) -> dict:
+    """Mean and [min, max] recall a class (%) over the runs, chance, classes at chance, Spearman with the reference."""
+    recalls = [json.loads((Path(d) / "metrics.json").read_text())["last"]["recall"] for d in run_dirs]
+    names = list(recalls[0])
+    values = np.array([[100 * r[c] for c in names] for r in recalls])            # [runs, classes]
+    mean = values.mean(0)
+    ref = reference()
+    rho = spearmanr(mean, [ref["recall"][c] for c in names]).correlation
+    chance = 100 / len(names)
+    return {"runs": len(recalls), "chance": round(chance, 1),
+            "mean_recall": {c: round(float(v), 1) for c, v in zip(names, mean)},
+            "range": {c: [round(float(values[:, i].min()), 1), round(float(values[:, i].max()), 1)]
+                      for i, c in enumerate(names)},
+            "at_or_below_chance": [c for c, v in zip(names, mean) if v <= chance],
+            "reference": ref["method"], "spearman": round(float(rho), 2)}
+
+
+def class_recall_markdown(r: dict) -> str:
+    names = list(r["mean_recall"])
+    ref = reference()["recall"]
+    return "\n".join([
+        f"TG-DFER's recall a class over {r['runs']} runs (mean [min, max], %; chance {r['chance']}), beside "
+        f"{r['reference']} on DFEW; Spearman rank correlation {r['spearman']:+.2f}; classes at or below chance: "
+        f"{', '.join(r['at_or_below_chance']) or 'none'}.", "",
+        "| class | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
+        "| this benchmark | " + " | ".join(f"{r['mean_recall'][c]:.1f} [{r['range'][c][0]:.0f}, {r['range'][c][1]:.0f}]"
+                                         for c in names) + " |",
+        f"| {r['reference']} (DFEW) | " + " | ".join(f"{ref[c]:.1f}" for c in names) + " |"]) + "\n"
