@@ -444,8 +444,9 @@ def _parser_demo(sub) -> None:
 
     dm.add_argument("--clips", type=int, default=PROTOCOL.clips, help=f"clips (default {PROTOCOL.clips})")
     dm.add_argument("--size", type=int, default=PROTOCOL.size, help=f"frame side (default {PROTOCOL.size})")
-    dm.add_argument("--folds", type=int, default=5, help="folds (default 5)")
-    dm.add_argument("--seeds", type=int, default=3, help="seeds a (variant, fold) (default 3)")
+    dm.add_argument("--folds", type=int, default=len(PROTOCOL.folds), help=f"folds (default {len(PROTOCOL.folds)})")
+    dm.add_argument("--seeds", type=int, default=len(PROTOCOL.seeds),
+                    help=f"seeds a (variant, fold) (default {len(PROTOCOL.seeds)})")
     dm.add_argument("--full", action="store_true",
                     help="also every ablation: the full regeneration, which rewrites the committed results/, paper/ and "
                          "the README's generated blocks (make regenerate)")

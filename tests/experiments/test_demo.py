@@ -12,7 +12,7 @@ from tgdfer.experiments.pool import RunsFailed, check_failures, progress_line, r
 from tgdfer.runspec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = dict(clips=60, size=48, folds=(1,), seeds=(0,), min_per_class=4)
+TINY = dict(clips=60, size=48, folds=(1,), seeds=(0,), min_per_class=4, test_per_class=3)
 
 
 def _committed() -> dict[str, str]:

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _demo_plan():
-    return plan_runs(PROTOCOL.config, PROTOCOL.folds, PROTOCOL.seeds, True, PROTOCOL.ablation_folds)
+    return plan_runs(PROTOCOL.config, PROTOCOL.folds, PROTOCOL.seeds, True, PROTOCOL.ablation_folds,
+                     PROTOCOL.ablation_seeds, primary=PROTOCOL.primary)
 
 
 def test_the_real_data_sweep_and_the_demo_list_the_same_variants_and_axes():
@@ -25,7 +26,7 @@ def test_the_real_data_sweep_and_the_demo_list_the_same_variants_and_axes():
     assert demo.keys() == real.keys()                      # the same variants and ablation keys
     assert demo["variant"] == real["variant"] == {"tgdfer", *baselines()}
     spec = {s["key"]: s["values"] for s in load_variants()["ablations"].values()}
-    tiny, b16 = load_config("tgdfer-tiny").model, load_config("tgdfer-b16").model
+    tiny, b16 = load_config(PROTOCOL.config).model, load_config("tgdfer-b16").model
     for key in spec:
         field = key.split(".")[-1]
         values = {str(v).lower() if isinstance(v, bool) else str(v) for v in spec[key]}
@@ -67,3 +68,14 @@ def test_the_evaluation_draw_is_sealed_until_the_analysis_plan_exists(tmp_path):
             p.benchmark("evaluation")
     with pytest.raises(ValueError, match="unknown benchmark draw"):
         p.draw("final")
+
+
+def test_primary_ablations_run_on_the_main_folds_and_seeds():
+    """A primary comparison gets TG-DFER's folds and seeds; the other ablations the smaller set."""
+    primary = ({"model.text": "none"},)
+    plan = plan_runs("tgdfer-tiny", (1, 2, 3), (0, 1), True, (1,), (0,), primary=primary)
+    none = {(r.fold, r.seed) for r in plan if r.overrides == {"model.text": "none"}}
+    other = {(r.fold, r.seed) for r in plan if r.overrides == {"model.text": "classname"}}
+    assert none == {(f, s) for f in (1, 2, 3) for s in (0, 1)} and other == {(1, 0)}
+    for ov in PROTOCOL.primary:                 # the protocol's primary comparisons are ablations of its config
+        assert any(r.overrides == ov for r in _demo_plan())

@@ -34,7 +34,8 @@ def demo_dir() -> Path:
 def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int | None = None, folds=PROTOCOL.folds,
              seeds=PROTOCOL.seeds, full: bool = False, min_per_class: int = PROTOCOL.min_per_class,
              *, config: str = PROTOCOL.config, out: str | Path | None = None, runs_dir: str | Path | None = None,
-             workers: int | None = None, draw: str = "development", verbose: bool = True) -> dict:
+             workers: int | None = None, draw: str = "development", verbose: bool = True,
+             test_per_class: int = PROTOCOL.test_per_class) -> dict:
     """Benchmark, cache, runs, records, tables and figures. `out`: where results/, tables and figures go (default:
     build/demo/ for the demo, the repository itself for the full regeneration)."""
     t0 = time.time()
@@ -49,12 +50,15 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     from .source import resolve_dataset
 
     layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=seed, min_per_class=min_per_class,
-                                   videos=PROTOCOL.videos)
+                                   videos=PROTOCOL.videos, expressions=PROTOCOL.expressions,
+                                   test_per_class=test_per_class, independent=PROTOCOL.independent and test_per_class > 0)
     say(f"[{time.time() - t0:5.0f}s] benchmark at {root}")
     cache = runs / "synth" / "cache"
     warm_cache(layout, root, config, cache)
     say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
-    plan = plan_runs(config, folds, seeds, full, PROTOCOL.ablation_folds, seeds)
+    a_seeds = tuple(s for s in PROTOCOL.ablation_seeds if s in seeds) or seeds[:1]
+    plan = plan_runs(config, folds, seeds, full, [f for f in PROTOCOL.ablation_folds if f in folds] or folds, a_seeds,
+                     primary=PROTOCOL.primary)
     check_failures(run_pool([spec_of(r, layout, root, config, runs, cache) for r in plan], workers, say, t0))
     collect(runs, results)
     published = repo_root() / "results" / "published.csv"             # the papers' numbers, beside the records

@@ -39,11 +39,12 @@ def ablation_overrides(config: str = "tgdfer-tiny") -> list[dict]:
 
 
 def plan_runs(config: str, folds, seeds, full: bool, ablation_folds=None, ablation_seeds=None,
-              only: str = "all") -> list[PlannedRun]:
+              only: str = "all", *, primary=()) -> list[PlannedRun]:
     """Every run, the most expensive first: TG-DFER, then (full) the ablations, then the baselines.
 
     `only`: 'all', or a comma-separated choice of 'main' (TG-DFER alone), 'baselines', 'ablations' (TG-DFER, their
-    reference, always runs).
+    reference, always runs). `primary`: ablation overrides that are primary comparisons: they run on the main folds
+    and seeds (as TG-DFER and the baselines), the other ablations on `ablation_folds` x `ablation_seeds`.
     """
     kinds = {"main", "baselines", "ablations"} if only == "all" else set(only.split(","))
     if kinds - {"main", "baselines", "ablations"}:
@@ -53,7 +54,7 @@ def plan_runs(config: str, folds, seeds, full: bool, ablation_folds=None, ablati
     plan = [PlannedRun("tgdfer", {}, f, s, "main") for f in folds for s in seeds]
     if full and "ablations" in kinds:
         plan += [PlannedRun("tgdfer", ov, f, s, "ablation") for ov in ablation_overrides(config)
-                 for f in a_folds for s in a_seeds]
+                 for f in (folds if ov in list(primary) else a_folds) for s in (seeds if ov in list(primary) else a_seeds)]
     if "baselines" in kinds:
         plan += [PlannedRun(v, {}, f, s, "baseline") for v in baselines() for f in folds for s in seeds]
     return plan

@@ -48,6 +48,7 @@ class Protocol:
     expressions: str = "prototype"  # the generator's expression model (synth.expressions.EXPRESSION_MODELS)
     test_per_class: int = 0         # >0: held-out balanced test splits (synth.generate.GenerateConfig)
     independent: bool = False       # each fold trains on its own draw of `clips` clips (GenerateConfig.independent)
+    primary: tuple = ()             # ablation overrides run on the main folds and seeds (primary comparisons)
 
     @property
     def folds(self) -> tuple[int, ...]:
@@ -60,6 +61,10 @@ class Protocol:
     @property
     def ablation_folds(self) -> tuple[int, ...]:
         return self.runs["ablations"].folds
+
+    @property
+    def ablation_seeds(self) -> tuple[int, ...]:
+        return self.runs["ablations"].seeds
 
     def draw(self, name: str = "development") -> Draw:
         if name not in self.draws:
@@ -94,7 +99,7 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
                     runs={k: RunSet(tuple(v["folds"]), tuple(v["seeds"]), v.get("about", "")) for k, v in raw["runs"].items()},
                     analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""),
                     expressions=b.get("expressions", "prototype"), test_per_class=b.get("test_per_class", 0),
-                    independent=b.get("independent", False))
+                    independent=b.get("independent", False), primary=tuple(raw.get("primary", ())))
 
 
 PROTOCOL = load_protocol()
