@@ -173,3 +173,30 @@ def test_independent_training_draws(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["config"]["independent"] is True
     with pytest.raises(ValueError, match="test_per_class"):
         generate(tmp_path / "x", GenerateConfig(clips=30, size=32, independent=True), workers=1)
+
+
+def test_a_class_span_sets_how_long_its_expression_lasts():
+    """'span' is the share of the clip an expression lasts; a bad one is refused with the file named."""
+    from tgdfer.synth.expressions import intensity_curve
+
+    lengths = [np.count_nonzero(intensity_curve(200, np.random.default_rng(i), 1.0, "centre", (0.8, 0.9))[0] > 0)
+               for i in range(20)]
+    short = [np.count_nonzero(intensity_curve(200, np.random.default_rng(i), 1.0, "centre", (0.1, 0.2))[0] > 0)
+             for i in range(20)]
+    assert min(lengths) > max(short)
+    d = copy.deepcopy(expression_distribution())
+    d["classes"]["sadness"]["span"] = [0.9, 0.5]
+    with pytest.raises(ValueError, match="sadness: span"):
+        check_distribution(d, "x.json")
+
+
+def test_format3_sets_record_their_distribution():
+    """A set drawn from another expressions.json is another benchmark: its manifest and default folder say which."""
+    from tgdfer.experiments.source import benchmark_dir
+    from tgdfer.synth.expressions import expressions_sha
+    from tgdfer.synth.generate import _manifest
+
+    cfg = GenerateConfig(expressions="distribution")
+    assert _manifest(cfg)["config"]["expressions_sha256"] == expressions_sha()
+    assert "expressions_sha256" not in _manifest(GenerateConfig())["config"]
+    assert expressions_sha()[:8] in benchmark_dir(100, 64, 0, expressions="distribution").name

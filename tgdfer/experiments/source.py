@@ -23,6 +23,10 @@ def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, vide
         + ("-i" if independent else "") \
         + ("" if videos else "-novideo")
     version = format_version(GenerateConfig(expressions=expressions))
+    if expressions == "distribution":        # drawn from expressions.json: a changed file is another benchmark
+        from ..synth.expressions import expressions_sha
+
+        tail += f"-x{expressions_sha()[:8]}"
     return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}{tail}-v{version}"
 
 

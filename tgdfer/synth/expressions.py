@@ -42,6 +42,13 @@ class Timeline:
 EXPRESSION_MODELS = ("prototype", "distribution")
 
 
+def expressions_sha() -> str:
+    """First 16 hex digits of the SHA-256 of `assets/expressions.json`: which distribution a format-3 set was drawn from."""
+    import hashlib
+
+    return hashlib.sha256(resources.files("tgdfer.assets").joinpath("expressions.json").read_bytes()).hexdigest()[:16]
+
+
 @lru_cache(maxsize=None)
 def expression_distribution() -> dict:
     """`assets/expressions.json`, checked by `check_distribution`."""
@@ -64,6 +71,10 @@ def check_distribution(d: dict, where: str) -> dict:
         w = sum(v["weight"] for v in c["variants"])
         if abs(w - 1.0) > 1e-6 or any(not 0 <= p <= 1 for p in c["optional"].values()):
             raise ValueError(f"{where}: {name}: variant weights must sum to 1 (got {w:g}) and shares lie in [0, 1]")
+        span = c.get("span", (0.3, 0.7))
+        if len(span) != 2 or not 0 < span[0] <= span[1] <= 1:
+            raise ValueError(f"{where}: {name}: span must be [low, high] shares of the clip, 0 < low <= high <= 1 "
+                             f"(got {span})")
     return d
 
 
@@ -129,7 +140,8 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 PLACEMENTS = ("centre", "legacy")
 
 
-def intensity_curve(length: int, rng: np.random.Generator, apex: float, placement: str = "centre") -> tuple:
+def intensity_curve(length: int, rng: np.random.Generator, apex: float, placement: str = "centre",
+                    span: tuple = (0.3, 0.7)) -> tuple:
     """Onset-apex-offset curve over part of the clip. Returns (curve [L], onset, (a0, a1), offset).
 
     placement 'centre': the segment's centre is uniform over the clip's frames, so it may begin before
@@ -137,7 +149,7 @@ def intensity_curve(length: int, rng: np.random.Generator, apex: float, placemen
     to be expressive: position alone carries little. 'legacy' (benchmark format 1): the start is uniform
     over [0, L - seg/2), which made the middle of a clip expressive more often than its ends.
     """
-    seg = max(4, int(round(length * rng.uniform(0.3, 0.7))))
+    seg = max(4, int(round(length * rng.uniform(*span))))           # span: share of the clip the expression lasts
     if placement == "centre":
         start = int(rng.integers(0, length)) - seg // 2                # may begin before the clip
     elif placement == "legacy":
@@ -170,7 +182,8 @@ def make_timeline(label: str, length: int, rng: np.random.Generator, placement: 
                 au[:, AU_INDEX[unit]] += min(expr.apex * gain, 1.0)
         elif expr.gains:
             apex = expr.apex
-            curve, onset, apex_span, offset = intensity_curve(length, rng, apex, placement)
+            span = tuple(expression_distribution()["classes"][label].get("span", (0.3, 0.7)))
+            curve, onset, apex_span, offset = intensity_curve(length, rng, apex, placement, span)
             for unit, gain in expr.gains.items():
                 au[:, AU_INDEX[unit]] += np.minimum(curve * gain, 1.0)
     elif model != "prototype":

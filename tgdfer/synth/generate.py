@@ -24,7 +24,8 @@ from .. import __version__
 from ..classes import class_names, dfew_frequencies
 from ..progress import progress
 from ..io import atomic_write_text
-from .expressions import EXPRESSION_MODELS, EXPRESSIVE_THRESHOLD, NEUTRAL_PERSON, draw_person, make_timeline
+from .expressions import (EXPRESSION_MODELS, EXPRESSIVE_THRESHOLD, NEUTRAL_PERSON, draw_person, expressions_sha,
+                          make_timeline)
 from .faces import Pose, random_identity, render_face
 
 FPS = 25
@@ -350,6 +351,8 @@ def _manifest(cfg: GenerateConfig) -> dict:
     for key, before in (("expressions", "prototype"), ("test_per_class", 0), ("independent", False)):
         if d[key] == before:
             del d[key]                 # a format-2 set's manifest reads as it did before these settings existed
+    if cfg.expressions == "distribution":   # a set drawn from another expressions.json is another benchmark
+        d["expressions_sha256"] = expressions_sha()
     return {"generator": "tgdfer.synth", "format_version": format_version(cfg), "config": d}
 
 
