@@ -68,11 +68,12 @@ class FeatureCache:
         n_views = views if kind == "train" else views * crops
         per_view = []
         for v in range(n_views):
-            store = safe_torch_load(self._file(kind, v)) if self._file(kind, v).is_file() else {}
+            store = _read_store(self._file(kind, v))
             missing = table[~table["path"].isin(store)]
             if len(missing):
                 store.update(self._encode(missing, kind, v, views, crops, batch_size, workers, device=device, autocast=autocast))
                 atomic_torch_save(self._file(kind, v), store)
+                _remember(self._file(kind, v), store)
             per_view.append(store)
         feats = torch.stack([torch.stack([pv[p][0] for p in table["path"]]) for pv in per_view], dim=1)  # [N, V, T, D]
         idx = torch.stack([torch.stack([pv[p][1] for p in table["path"]]) for pv in per_view], dim=1)    # [N, V, T]
@@ -104,6 +105,34 @@ class FeatureCache:
                 i += 1
         visual.train(was)
         return out
+
+
+# The cache files a process has read, kept while they are unchanged on disk: a worker of the demo reads the same three
+# files for every run it trains (several seconds a run on a 2-core CPU), so it reads each once.
+_STORES: dict[str, tuple[tuple[int, int], dict]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+def _read_store(path: Path) -> dict:
+    """The {clip path: (features, frames)} of one cache file ({} if none), read once while it does not change."""
+    if not path.is_file():
+        return {}
+    hit = _STORES.get(str(path))
+    if hit is not None and hit[0] == _stamp(path):
+        return hit[1]
+    store = safe_torch_load(path)
+    for other in [k for k in _STORES if Path(k).parent != path.parent]:
+        del _STORES[other]               # keep one cache's files, not every cache this process ever read
+    _remember(path, store)
+    return store
+
+
+def _remember(path: Path, store: dict) -> None:
+    _STORES[str(path)] = (_stamp(path), store)
 
 
 class _null:
