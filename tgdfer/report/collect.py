@@ -41,12 +41,27 @@ def _records(run) -> list[dict]:
         res = m[which]
         vals = {"uar": res["uar"], "war": res["war"], "n_test": res["n"]}
         vals.update({f"recall_{c}": r for c, r in res["recall"].items() if r is not None})
+        war_dfew = _war_dfew(res["recall"])
+        if war_dfew is not None:
+            vals["war_dfew"] = war_dfew
         vals.update({k: v for k, v in res.items() if k.startswith("loc_")})
         if which == "best":
             vals["best_epoch"] = m["best_epoch"]
         for k, v in vals.items():
             rows.append({**base, "which": which, "metric": k, "value": float(v)})
     return rows
+
+
+def _war_dfew(recall: dict) -> float | None:
+    """WAR under DFEW's class frequencies, from per-class recalls: sum_c f_c recall_c (f: DFEW's class shares);
+    None unless every class is one of DFEW's and has a recall. On balanced test splits WAR equals UAR, so this is the
+    WAR that stays comparable with DFEW's."""
+    from ..classes import dfew_frequencies
+
+    f = dfew_frequencies()
+    if not recall or set(recall) != set(f) or any(r is None for r in recall.values()):
+        return None
+    return float(sum(f[c] * r for c, r in recall.items()))
 
 
 def _examples(run, n: int = 4) -> dict:

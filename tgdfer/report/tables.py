@@ -69,9 +69,25 @@ def _md(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def war_key(rec: pd.DataFrame, dataset: str) -> str:
+    """'war_dfew' where the test splits are balanced (WAR equals UAR in every TG-DFER run, so it adds nothing) and the
+    records hold WAR under DFEW's class frequencies; else 'war'."""
+    r = rec[(rec.dataset == dataset) & (rec.run_name == REF) & (rec.which == "last")]
+    if "war_dfew" not in set(r.metric):
+        return "war"
+    v = r.pivot_table(index=["fold", "seed"], columns="metric", values="value")
+    return "war_dfew" if len(v) and np.allclose(v["war"], v["uar"], atol=1e-9) else "war"
+
+
 def chance(rec: pd.DataFrame, confusion: pd.DataFrame, dataset: str) -> tuple[str, str]:
     """Chance levels: UAR 1/C; WAR the majority-class share of the test split (always predicting the
-    most frequent class), from TG-DFER's confusion counts, mean over folds."""
+    most frequent class), from TG-DFER's confusion counts, mean over folds; for WAR under DFEW's class frequencies
+    (balanced test splits), DFEW's largest class share."""
+    if len(rec) and war_key(rec, dataset) == "war_dfew":
+        from ..classes import dfew_frequencies
+
+        n_classes = len(dfew_frequencies())
+        return f"{100 / n_classes:.1f}", f"{100 * max(dfew_frequencies().values()):.1f}"
     conf = confusion[(confusion.dataset == dataset) & (confusion.run_name == REF)] if len(confusion) else confusion
     if len(conf):
         n_classes = conf["true"].nunique()
@@ -99,9 +115,9 @@ def _reproduced_rows(rec: pd.DataFrame, confusion: pd.DataFrame, ds: str) -> lis
         rows.append({"method": label, "backbone / paradigm": ", ".join(configs) or "-",
                      "dataset": _folds_note(ds, folds, seeds) if folds else DATASET_NAMES.get(ds, ds),
                      "UAR reported": "-", "WAR reported": "-",
-                     "UAR reproduced": _cell(rec, run_name, "uar", ds), "WAR reproduced": _cell(rec, run_name, "war", ds),
+                     "UAR reproduced": _cell(rec, run_name, "uar", ds), "WAR reproduced": _cell(rec, run_name, war_key(rec, ds), ds),
                      "Δ UAR to TG-DFER": _delta(rec, run_name, "uar", ds) if folds else "-",
-                     "Δ WAR to TG-DFER": _delta(rec, run_name, "war", ds) if folds else "-",
+                     "Δ WAR to TG-DFER": _delta(rec, run_name, war_key(rec, ds), ds) if folds else "-",
                      "source": "TG-DFER's tables are not available to this project" if run_name == REF and ds in ("dfew", "ferv39k")
                      else ("results/records.csv" if folds else "-"), "_ds": ds})
     if _n_folds(rec, REF, ds)[0]:
@@ -178,7 +194,7 @@ def ablation_table(rec: pd.DataFrame, variants: dict, confusion: pd.DataFrame | 
         folds, seeds = _n_folds(rec, name, ds)
         rows.append({"axis": axis, "setting": setting, "run": name, "folds x seeds": f"{folds} x {seeds}",
                      "UAR": _cell(rec, name, "uar", ds), "Δ UAR": _delta(rec, name, "uar", ds),
-                     "WAR": _cell(rec, name, "war", ds), "Δ WAR": _delta(rec, name, "war", ds),
+                     "WAR": _cell(rec, name, war_key(rec, ds), ds), "Δ WAR": _delta(rec, name, war_key(rec, ds), ds),
                      "frame AUC": _frame_cell(rec, name, auc, ds), "Δ frame AUC": _frame_cell(rec, name, auc, ds, True)})
     uar, war = chance(rec, pd.DataFrame() if confusion is None else confusion, ds)
     rows.append({**{k: "-" for k in rows[0]}, "axis": "floor", "setting": "chance (UAR: 1/C; WAR: majority-class share)",
@@ -222,7 +238,7 @@ def per_class_table(rec: pd.DataFrame, class_names: list[str], confusion: pd.Dat
             continue
         r = {"dataset": _folds_note(ds, folds, seeds), "row": "TG-DFER"}
         r.update({c: _cell(rec, REF, f"recall_{c}", ds) for c in class_names})
-        r["UAR"], r["WAR"] = _cell(rec, REF, "uar", ds), _cell(rec, REF, "war", ds)
+        r["UAR"], r["WAR"] = _cell(rec, REF, "uar", ds), _cell(rec, REF, war_key(rec, ds), ds)
         uar, war = chance(rec, pd.DataFrame() if confusion is None else confusion, ds)
         rows += [r, {"dataset": DATASET_NAMES.get(ds, ds), "row": "chance (1/C; WAR: majority-class share)",
                      **{c: uar for c in class_names}, "UAR": uar, "WAR": war}]
@@ -242,6 +258,13 @@ def load_records(results: str | Path) -> dict:
 
 CHANCE = ("Chance: UAR 1/C (a uniform guess recalls 1/C of every class); WAR the majority-class share of the test "
           "split (what always predicting the most frequent class scores).")
+WAR_DFEW = ("The generated benchmark's test splits are balanced, so WAR equals UAR there: its WAR columns show WAR "
+            "under DFEW's class frequencies instead (the sum over classes of DFEW's class share times the class's "
+            "recall, comparable with WAR on DFEW; its chance: DFEW's largest class share).")
+
+
+def _chance_note(rec: pd.DataFrame) -> str:
+    return CHANCE + (" " + WAR_DFEW if war_key(rec, "synth") == "war_dfew" else "")
 FRAME_DEFINITION = (
     "Frame evidence, one definition for every variant, at a test clip's sampled frames (segment centres): "
     "`score` = S[:, y], the labelled class's per-frame class score (S = cos(Z, E')/tau, `instance_scores`); "
@@ -282,11 +305,11 @@ def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
     rec, conf, out = r["records"], r["confusion"], Path(out)
     main = main_table(rec, r["published"], conf)
     files = {"main": atomic_write_text(out / "main_results.md", (
-        f"Reproduced rows: last epoch, UAR and WAR in %; {stats.METHOD}. {stats.PAIRED}. {CHANCE}\n\n" + _md(main)))}
+        f"Reproduced rows: last epoch, UAR and WAR in %; {stats.METHOD}. {stats.PAIRED}. {_chance_note(rec)}\n\n" + _md(main)))}
     abl, note = ablation_table(rec, load_variants(), conf)
     if len(abl):
         files["ablations"] = atomic_write_text(out / "ablations.md", (
-            f"Ablations ({note}); UAR, WAR and frame AUC in %; {stats.METHOD}. {stats.PAIRED}. {CHANCE} "
+            f"Ablations ({note}); UAR, WAR and frame AUC in %; {stats.METHOD}. {stats.PAIRED}. {_chance_note(rec)} "
             "Frame AUC: the `score` definition of `localisation.md` (ROC-AUC of the labelled class's per-frame score "
             "against the expressive frames); '-' where a variant has no per-frame class evidence.\n\n" + _md(abl)))
     loc = _localisation_md(rec, load_variants())
@@ -296,6 +319,6 @@ def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
         files["claims"] = atomic_write_text(out / "claims.md", CLAIMS_RULE + "\n\n" + _md(claims_table(rec)))
     pc = per_class_table(rec, class_names("dfew"), conf)
     files["per_class"] = atomic_write_text(out / "per_class.md", (
-        f"TG-DFER per-class recall, UAR and WAR (last epoch, in %); {stats.METHOD}. {CHANCE} "
+        f"TG-DFER per-class recall, UAR and WAR (last epoch, in %); {stats.METHOD}. {_chance_note(rec)} "
         "Frame localisation: `localisation.md`.\n\n" + _md(pc)))
     return files
