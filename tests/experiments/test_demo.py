@@ -79,3 +79,20 @@ def test_a_failing_run_is_reported_in_one_line_and_the_command_fails(tmp_path):
     with pytest.raises(RunsFailed, match="1 of 2 runs failed") as e:
         check_failures([m, ok])
     assert m["folder"] in str(e.value)
+
+
+def test_where_the_runs_time_went():
+    from tgdfer.experiments.pool import time_split
+
+    runs = [{"seconds": {"setup": 1.0, "train": 10.0, "test": 0.5}}, {"seconds": {"setup": 2.0, "train": 11.0, "test": 0.5}}]
+    assert time_split(runs) == "2 runs, summed: setup 3 s, train 21 s, test 1 s"
+    assert "no timing" in time_split([{"label": "x"}])
+
+
+def test_a_run_records_its_seconds_by_phase(tiny_demo):
+    import json
+
+    tmp, res, _ = tiny_demo
+    m = json.loads(next((tmp / "runs").rglob("metrics.json")).read_text())
+    assert set(m["seconds"]) == {"setup", "train", "validation", "checkpoints", "test"}
+    assert m["seconds"]["train"] > 0 and sum(m["seconds"].values()) <= m["wall_seconds"] + 60

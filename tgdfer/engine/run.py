@@ -113,6 +113,7 @@ class Run:
     best: dict = field(default_factory=lambda: {"score": -1.0, "epoch": -1})
     log: Callable = print
     t_start: float = field(default_factory=time.time)
+    timing: dict = field(default_factory=dict)     # seconds by phase: setup, checkpoints, test (see run_metrics)
 
     @property
     def main(self) -> bool:
@@ -406,6 +407,7 @@ def finish_run(run: Run) -> dict:
     """Last and best epoch on the full test split; predictions and relevance; `metrics.json`."""
     if not run.main:
         return {}
+    t_test = time.time()
     d, model, root = run.data, run.model, run.spec.root
     res_last = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
     write_predictions(run.run_dir, res_last, model.class_names)
@@ -416,6 +418,7 @@ def finish_run(run: Run) -> dict:
         model.load_state_dict(best_state, strict=False)
         res_best = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
         model.load_state_dict(last_state, strict=False)
+    run.timing["test"] = time.time() - t_test
     metrics = run_metrics(run, res_last.summary(model.class_names), res_best.summary(model.class_names))
     atomic_write_json(run.run_dir / rf.METRICS, metrics)
     run.log(f"done: last epoch UAR {metrics['last']['uar']:.4f} WAR {metrics['last']['war']:.4f}; "
@@ -432,7 +435,18 @@ def run_metrics(run: Run, last: dict, best: dict) -> dict:
                                "best epoch chosen on the test fold (as public DFER code does): optimistic"),
             "epochs": len(run.history), "steps": run.step, "best_epoch": run.best["epoch"], "last": last, "best": best,
             "test_views": tc.test_views, "test_crops": tc.test_crops,
-            "wall_seconds": round(time.time() - run.t_start, 1)}
+            "wall_seconds": round(time.time() - run.t_start, 1), "seconds": run_seconds(run)}
+
+
+def run_seconds(run: Run) -> dict:
+    """Where this process's time on the run went: set-up (model, data tables, cache read, resume), training steps,
+    per-epoch validation, checkpoint and history writes, the test evaluation (predictions and relevance written)."""
+    h = run.history
+    return {"setup": round(run.timing.get("setup", 0.0), 2),
+            "train": round(sum(r.get("train_seconds", 0.0) or 0.0 for r in h), 2),
+            "validation": round(sum(r.get("eval_seconds", 0.0) or 0.0 for r in h), 2),
+            "checkpoints": round(run.timing.get("checkpoints", 0.0), 2),
+            "test": round(run.timing.get("test", 0.0), 2)}
 
 
 def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, config: str | Config = "tgdfer-tiny",
@@ -449,17 +463,21 @@ def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, co
 
 def run_spec(spec: RunSpec, callback=None, verbose: bool = True) -> RunResult:
     """Train and evaluate the run a `RunSpec` describes (what `train` calls)."""
+    t0 = time.time()
     cfg = spec.resolve_config()
     run = build_run(spec, cfg, verbose)
     resume_run(run, spec.resume)
     write_params(run)
+    run.timing["setup"] = time.time() - t0
     for epoch in range(run.start_epoch, run.epochs):
         if run.step >= run.total_steps:
             break
         row = train_epoch(run, epoch)
         if (epoch + 1) % cfg.train.eval_every == 0 or epoch == run.epochs - 1 or run.step >= run.total_steps:
             evaluate_epoch(run, epoch, row)
+        t_save = time.time()
         save_epoch(run, epoch, row, callback)
+        run.timing["checkpoints"] = run.timing.get("checkpoints", 0.0) + time.time() - t_save
     metrics = finish_run(run)
     if run.world > 1:
         dist.barrier()

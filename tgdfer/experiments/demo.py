@@ -22,7 +22,7 @@ from ..paths import default_runs_dir, repo_root
 from ..report.collect import collect
 from ..report.paper import build_paper
 from .plan import plan_runs
-from .pool import check_failures, run_pool, spec_of, warm_cache
+from .pool import check_failures, run_pool, spec_of, time_split, warm_cache
 from .protocol import PROTOCOL
 
 
@@ -59,7 +59,9 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     a_seeds = tuple(s for s in PROTOCOL.ablation_seeds if s in seeds) or seeds[:1]
     plan = plan_runs(config, folds, seeds, full, [f for f in PROTOCOL.ablation_folds if f in folds] or folds, a_seeds,
                      primary=PROTOCOL.primary)
-    check_failures(run_pool([spec_of(r, layout, root, config, runs, cache) for r in plan], workers, say, t0))
+    done = run_pool([spec_of(r, layout, root, config, runs, cache) for r in plan], workers, say, t0)
+    check_failures(done)
+    say(f"[{time.time() - t0:5.0f}s] where the runs' time went: {time_split(done)}")
     collect(runs, results)
     published = repo_root() / "results" / "published.csv"             # the papers' numbers, beside the records
     if (results / "published.csv").resolve() != published.resolve():

@@ -76,7 +76,18 @@ def run_one(spec: RunSpec) -> dict:
         return {"label": label, "folder": str(run_folder(spec)), "error": f"{type(e).__name__}: {first}", "note": note}
     params = json.loads((res.run_dir / rf.PARAMS).read_text())
     return {"label": label, "folder": str(res.run_dir), "note": note, "frame_evidence": has_frame_evidence(params),
-            **res.metrics["last"]}
+            "seconds": res.metrics.get("seconds", {}), **res.metrics["last"]}
+
+
+def time_split(results: list[dict]) -> str:
+    """One line: the runs' seconds by phase, summed over runs (the processes' own time, not the wall clock)."""
+    total: dict[str, float] = {}
+    for m in results:
+        for k, v in (m.get("seconds") or {}).items():
+            total[k] = total.get(k, 0.0) + v
+    if not total:
+        return "no timing in these runs (trained before it was recorded)"
+    return f"{len(results)} runs, summed: " + ", ".join(f"{k} {v:.0f} s" for k, v in total.items())
 
 
 def progress_line(i: int, n: int, m: dict, seconds: float) -> str:
