@@ -363,12 +363,14 @@ def _cmd_paper(a) -> int:
 
 
 def _parser_zeroshot(sub) -> None:
+    from .experiments.protocol import PROTOCOL
+
     zs = sub.add_parser("zeroshot", help="zero-shot UAR of a backbone's text and image towers on apex frames",
                         description="Classify apex frames of the generated benchmark by the cosine between image and "
                                     "text features, with no training: class names, plain-English descriptions, and "
                                     "action-unit captions. Writes results/zeroshot.json.")
     zs.add_argument("--root", default="", help="a generated benchmark (default: the demo's, generated if missing)")
-    zs.add_argument("--config", default="tgdfer-tiny")
+    zs.add_argument("--config", default=PROTOCOL.config)
     zs.add_argument("--out", default="results/zeroshot.json")
     zs.set_defaults(func=_cmd_zeroshot)
 
@@ -383,13 +385,15 @@ def _cmd_zeroshot(a) -> int:
 
 
 def _parser_power(sub) -> None:
+    from .experiments.protocol import PROTOCOL
+
     pw = sub.add_parser("power", help="power study on a development draw: how many folds, seeds and test clips",
                         description="Train TG-DFER and its primary comparisons on the same folds and seeds of a "
                                     "generated benchmark's development draw, then predict the 95%% interval half-width "
                                     "and minimum detectable effect of each design (writes power.json, power_pairs.csv "
                                     "and power.md into --out). Never run it on the evaluation draw.")
     pw.add_argument("--root", required=True, help="a generated benchmark (the development draw)")
-    pw.add_argument("--config", default="tgdfer-tiny")
+    pw.add_argument("--config", default=PROTOCOL.config)
     pw.add_argument("--folds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     pw.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     pw.add_argument("--runs-dir", dest="runs_dir", default="runs/power")

@@ -15,10 +15,8 @@ from .protocol import PROTOCOL
 from .source import resolve_dataset
 
 
-def run_zeroshot(root: str = "", config: str = "tgdfer-tiny", out: str | Path = "results/zeroshot.json") -> dict:
-    _, root = resolve_dataset("synth", root, clips=PROTOCOL.clips, size=PROTOCOL.size,
-                              seed=PROTOCOL.draw("development").seed, min_per_class=PROTOCOL.min_per_class,
-                              videos=PROTOCOL.videos)
+def run_zeroshot(root: str = "", config: str = PROTOCOL.config, out: str | Path = "results/zeroshot.json") -> dict:
+    _, root = resolve_dataset("synth", root) if root else PROTOCOL.benchmark("development")
     res = {"decision (training split of fold 1)": zero_shot(root, config, (1,), "train"),
            "report (test clips of every fold)": zero_shot(root, config, PROTOCOL.folds, "test")}
     atomic_write_json(resolve(out), res)
