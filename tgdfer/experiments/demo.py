@@ -1,11 +1,13 @@
 """`make demo` and the full regeneration: the embedded pipeline on the generated benchmark, on a CPU.
 
-The protocol (`configs/protocol.json`, `PROTOCOL`): the development draw of the benchmark (2,000 clips at 112 px,
-at least 30 clips a class), TG-DFER and the baselines on its 5 folds with 3 seeds each (the seed sets initialisation,
-data order and which cached augmented view each clip shows in each epoch); with `full=True` also the ablations along
-the paper's axes (folds 1-3 x 3 seeds, paired with TG-DFER's runs of the same fold and seed). The plan of runs comes
-from `plan.plan_runs` (variants.json). Every run carves a validation split from its training fold (grouped by
-identity), picks its best epoch there, and is reported at its last epoch; the test fold is read once, after training.
+The protocol (`configs/protocol.json`, `PROTOCOL`): the development draw of the benchmark (format 3: each of 5 folds
+trains on its own draw of 1,000 clips from its own people and tests on 100 held-out clips of every class), TG-DFER and
+the baselines on its 5 folds with 2 seeds each (the seed sets initialisation, data order and which cached augmented
+view each clip shows in each epoch); with `full=True` also the ablations along the paper's axes: the primary ones (no
+text, no visual prompt, no temporal network) on the same folds and seeds, the others on one seed a fold, each paired
+with TG-DFER's run of the same fold and seed. The plan of runs comes from `plan.plan_runs` (variants.json). Every run
+carves a validation split from its training fold (grouped by identity), picks its best epoch there, and is reported
+at its last epoch; the test split is read once, after training.
 
 Where the outputs go: the demo writes its records, tables, figures and `summary.md` into its own folder
 (`build/demo/`), never over the committed artefacts; the full regeneration (`full=True`, `make regenerate`)
@@ -84,7 +86,7 @@ def write_summary(home: Path, paper: Path, seconds: float) -> Path:
 
     lines = [line for line in (paper / "tables" / "main_results.md").read_text().splitlines() if line.startswith("|")]
     rows = [line for line in lines[2:] if "generated benchmark" in line]
-    text = (f"# tgdfer demo ({seconds / 60:.1f} min)\n\nGenerated benchmark (drawn faces, not DFEW), `tgdfer-tiny`, "
+    text = (f"# tgdfer demo ({seconds / 60:.1f} min)\n\nGenerated benchmark (drawn faces, not DFEW), development draw, `{PROTOCOL.config}`, "
             "last epoch, mean [95% CI] over folds x seeds (the caption of tables/main_results.md states the method). "
             f"Written by `make demo` into {home}; the committed records, tables and README are not touched "
             "(`make regenerate` rewrites those).\n\n" + "\n".join(lines[:2] + rows) +
