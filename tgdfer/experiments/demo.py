@@ -86,8 +86,8 @@ def write_summary(home: Path, paper: Path, seconds: float) -> Path:
 
     lines = [line for line in (paper / "tables" / "main_results.md").read_text().splitlines() if line.startswith("|")]
     rows = [line for line in lines[2:] if "generated benchmark" in line]
-    text = (f"# tgdfer demo ({seconds / 60:.1f} min)\n\nGenerated benchmark (drawn faces, not DFEW), development draw, `{PROTOCOL.config}`, "
-            "last epoch, mean [95% CI] over folds x seeds (the caption of tables/main_results.md states the method). "
+    text = (f"# tgdfer demo ({seconds / 60:.1f} min)\n\nGenerated benchmark (drawn faces, not DFEW), development draw, "
+            f"`{PROTOCOL.config}`, last epoch, mean [95% CI] over folds x seeds (the caption of tables/main_results.md states the method). "
             f"Written by `make demo` into {home}; the committed records, tables and README are not touched "
             "(`make regenerate` rewrites those).\n\n" + "\n".join(lines[:2] + rows) +
             f"\n\nRecords: {home / 'results'}; tables: {paper / 'tables'}; figures: {paper / 'figures'}.\n")
