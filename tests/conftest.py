@@ -70,3 +70,14 @@ def synth_root(tmp_path_factory) -> Path:
     from tgdfer.synth.generate import GenerateConfig, generate
 
     return generate(tmp_path_factory.mktemp("synth") / "bench", GenerateConfig(clips=40, size=48, seed=3), workers=1)
+
+
+@pytest.fixture(autouse=True)
+def _intervals_for_pooled_folds():
+    """`report.tables.load_records` sets the intervals' design for the records it reads (results/design.json): start
+    every test from the default (J-fold splits of one pool) so no test sees another's records' design."""
+    from tgdfer.report import stats
+
+    stats.use_design(False)
+    yield
+    stats.use_design(False)

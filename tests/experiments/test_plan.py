@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _demo_plan():
     return plan_runs(PROTOCOL.config, PROTOCOL.folds, PROTOCOL.seeds, True, PROTOCOL.ablation_folds,
-                     PROTOCOL.ablation_seeds, primary=PROTOCOL.primary)
+                     PROTOCOL.ablation_seeds, primary=PROTOCOL.primary, primary_baselines=PROTOCOL.primary_baselines,
+                     primary_seeds=PROTOCOL.primary_seeds)
 
 
 def test_the_real_data_sweep_and_the_demo_list_the_same_variants_and_axes():
@@ -63,6 +64,8 @@ def test_plan_orders_expensive_runs_first_and_pairs_ablations_with_tgdfer():
 def test_the_evaluation_draw_is_sealed_until_the_analysis_plan_exists(tmp_path):
     p = load_protocol()
     assert p.draws["development"].seed != p.draws["evaluation"].seed and not p.draws["development"].sealed
+    # the tables' test splits: held out, at least 50 clips of every class, folds drawn independently
+    assert p.test_per_class >= 50 and p.independent and p.expressions == "distribution"
     if not (ROOT / p.analysis_plan).is_file():
         with pytest.raises(SealedDrawError, match="sealed until the analysis plan"):
             p.benchmark("evaluation")
@@ -79,3 +82,12 @@ def test_primary_ablations_run_on_the_main_folds_and_seeds():
     assert none == {(f, s) for f in (1, 2, 3) for s in (0, 1)} and other == {(1, 0)}
     for ov in PROTOCOL.primary:                 # the protocol's primary comparisons are ablations of its config
         assert any(r.overrides == ov for r in _demo_plan())
+
+
+def test_primary_comparisons_get_more_seeds_in_the_full_regeneration_only():
+    kw = dict(primary=({"model.text": "none"},), primary_baselines=("mil-only",), primary_seeds=(0, 1, 2))
+    full = plan_runs("tgdfer-tiny", (1, 2), (0,), True, (1,), (0,), **kw)
+    demo = plan_runs("tgdfer-tiny", (1, 2), (0,), False, **kw)
+    seeds = lambda plan, v, ov: {r.seed for r in plan if r.variant == v and r.overrides == ov}  # noqa: E731
+    assert seeds(full, "tgdfer", {}) == seeds(full, "mil-only", {}) == seeds(full, "tgdfer", {"model.text": "none"}) == {0, 1, 2}
+    assert seeds(full, "clip-meanpool", {}) == {0} and seeds(demo, "tgdfer", {}) == seeds(demo, "mil-only", {}) == {0}

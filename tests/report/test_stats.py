@@ -91,3 +91,26 @@ def test_fold_means_that_agree_by_chance_cannot_beat_the_seed_noise():
     assert (e.lo, e.hi) == (pytest.approx(e.mean - half), pytest.approx(e.mean + half))
     plain = clustered(runs(vals), cv_ratio=0.0, seed_floor=False)
     assert plain.hi - plain.lo < 0.1 * (e.hi - e.lo)
+
+
+def test_independent_folds_take_no_overlap_correction(tmp_path):
+    """Folds drawn independently (results/design.json): plain t over fold means, and the caption says so."""
+    import json
+
+    import pandas as pd
+
+    from tgdfer.report import stats
+    from tgdfer.report.tables import load_records
+
+    vals = runs({(1, 0): 0.6, (2, 0): 0.7, (3, 0): 0.8})
+    pooled = clustered(vals)
+    (tmp_path / "records.csv").write_text("dataset,fold,run_name,seed,which,metric,value\n")
+    pd.DataFrame(columns=["method"]).to_csv(tmp_path / "published.csv", index=False)
+    (tmp_path / "design.json").write_text(json.dumps({"independent_folds": True}))
+    load_records(tmp_path)
+    plain = clustered(vals)
+    assert plain.hi - plain.lo < pooled.hi - pooled.lo
+    assert plain.hi == pytest.approx(clustered(vals, cv_ratio=0.0).hi) and "no overlap correction" in stats.method()
+    (tmp_path / "design.json").unlink()
+    load_records(tmp_path)
+    assert clustered(vals).hi == pytest.approx(pooled.hi) and stats.method() == stats.METHOD

@@ -4,7 +4,8 @@ import pytest
 
 from tgdfer.classes import dfew_frequencies
 from tgdfer.report.collect import _war_dfew
-from tgdfer.report.tables import chance, war_key
+from tgdfer.report.stats import war_key
+from tgdfer.report.tables import chance
 
 
 def _rec(uar, war, war_dfew=None):

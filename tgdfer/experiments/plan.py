@@ -39,24 +39,27 @@ def ablation_overrides(config: str = "tgdfer-tiny") -> list[dict]:
 
 
 def plan_runs(config: str, folds, seeds, full: bool, ablation_folds=None, ablation_seeds=None,
-              only: str = "all", *, primary=()) -> list[PlannedRun]:
+              only: str = "all", *, primary=(), primary_baselines=(), primary_seeds=None) -> list[PlannedRun]:
     """Every run, the most expensive first: TG-DFER, then (full) the ablations, then the baselines.
 
     `only`: 'all', or a comma-separated choice of 'main' (TG-DFER alone), 'baselines', 'ablations' (TG-DFER, their
     reference, always runs). `primary`: ablation overrides that are primary comparisons: they run on the main folds
-    and seeds (as TG-DFER and the baselines), the other ablations on `ablation_folds` x `ablation_seeds`.
+    and seeds (as TG-DFER and the baselines), the other ablations on `ablation_folds` x `ablation_seeds`. With
+    `full` and `primary_seeds`, TG-DFER, the primary ablations and `primary_baselines` run on those seeds instead.
     """
     kinds = {"main", "baselines", "ablations"} if only == "all" else set(only.split(","))
     if kinds - {"main", "baselines", "ablations"}:
         raise ValueError(f"only: 'all' or a comma-separated choice of main, baselines, ablations (got {only!r})")
     a_folds = folds if ablation_folds is None else ablation_folds
     a_seeds = seeds if ablation_seeds is None else ablation_seeds
-    plan = [PlannedRun("tgdfer", {}, f, s, "main") for f in folds for s in seeds]
+    p_seeds = primary_seeds if full and primary_seeds else seeds
+    plan = [PlannedRun("tgdfer", {}, f, s, "main") for f in folds for s in p_seeds]
     if full and "ablations" in kinds:
         plan += [PlannedRun("tgdfer", ov, f, s, "ablation") for ov in ablation_overrides(config)
-                 for f in (folds if ov in list(primary) else a_folds) for s in (seeds if ov in list(primary) else a_seeds)]
+                 for f in (folds if ov in list(primary) else a_folds) for s in (p_seeds if ov in list(primary) else a_seeds)]
     if "baselines" in kinds:
-        plan += [PlannedRun(v, {}, f, s, "baseline") for v in baselines() for f in folds for s in seeds]
+        plan += [PlannedRun(v, {}, f, s, "baseline") for v in baselines() for f in folds
+                 for s in (p_seeds if v in primary_baselines else seeds)]
     return plan
 
 

@@ -100,7 +100,7 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
     return result
 
 
-GRID = dict(folds=(3, 5, 8, 10), seeds=(1, 2, 3), n=(50, 100, 200))
+GRID = dict(folds=(3, 5, 8, 10), seeds=(1, 2, 3, 4), n=(50, 100, 200))
 
 
 def summarise(pairs: pd.DataFrame) -> dict:

@@ -48,7 +48,8 @@ class Protocol:
     expressions: str = "prototype"  # the generator's expression model (synth.expressions.EXPRESSION_MODELS)
     test_per_class: int = 0         # >0: held-out balanced test splits (synth.generate.GenerateConfig)
     independent: bool = False       # each fold trains on its own draw of `clips` clips (GenerateConfig.independent)
-    primary: tuple = ()             # ablation overrides run on the main folds and seeds (primary comparisons)
+    primary: tuple = ()             # ablation overrides that are primary comparisons (run on `primary_seeds`)
+    primary_baselines: tuple = ()   # baselines that are primary comparisons (run on `primary_seeds`)
 
     @property
     def folds(self) -> tuple[int, ...]:
@@ -65,6 +66,11 @@ class Protocol:
     @property
     def ablation_seeds(self) -> tuple[int, ...]:
         return self.runs["ablations"].seeds
+
+    @property
+    def primary_seeds(self) -> tuple[int, ...]:
+        """Seeds of TG-DFER and the primary comparisons in the full regeneration (the demo runs the main seeds)."""
+        return self.runs["primary"].seeds if "primary" in self.runs else self.seeds
 
     def draw(self, name: str = "development") -> Draw:
         if name not in self.draws:
@@ -99,7 +105,8 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
                     runs={k: RunSet(tuple(v["folds"]), tuple(v["seeds"]), v.get("about", "")) for k, v in raw["runs"].items()},
                     analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""),
                     expressions=b.get("expressions", "prototype"), test_per_class=b.get("test_per_class", 0),
-                    independent=b.get("independent", False), primary=tuple(raw.get("primary", ())))
+                    independent=b.get("independent", False), primary=tuple(raw.get("primary", ())),
+                    primary_baselines=tuple(raw.get("primary_baselines", ())))
 
 
 PROTOCOL = load_protocol()

@@ -15,6 +15,7 @@ Published numbers (`results/published.csv`, each with its source) live beside th
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,14 @@ def _records(run) -> list[dict]:
         for k, v in vals.items():
             rows.append({**base, "which": which, "metric": k, "value": float(v)})
     return rows
+
+
+def _independent_folds(runs) -> bool:
+    """True when every run read a generated benchmark drawn with independent folds (its manifest says so)."""
+    def independent(run) -> bool:
+        m = Path(str(run.params.get("root", ""))) / "manifest.json"
+        return m.is_file() and bool(json.loads(m.read_text()).get("config", {}).get("independent", False))
+    return bool(runs) and all(independent(r) for r in runs)
 
 
 def _war_dfew(recall: dict) -> float | None:
@@ -178,6 +187,14 @@ def collect(runs_dir: str | Path, out: str | Path) -> dict[str, Path]:
     if len(clips):
         clips = clips.sort_values(["dataset", "run_name", "fold", "seed", "clip_id"])
         files["frame_clips"] = atomic_write_text(out / "frame_clips.csv", clips.to_csv(index=False, float_format="%.6g"))
+    design = out / "design.json"
+    design.unlink(missing_ok=True)
+    if _independent_folds(runs):
+        files["design"] = atomic_write_text(design, json.dumps({
+            "independent_folds": True,
+            "about": "every run read a generated benchmark whose folds are independent training draws with held-out "
+                     "test splits (its manifest's config.independent): the tables' intervals take no overlap "
+                     "correction"}, indent=1) + "\n")
     examples = _write_examples(runs, out)
     if examples is not None:
         files["examples"] = examples

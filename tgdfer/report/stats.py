@@ -8,7 +8,8 @@ corrections make it honest about what J = 3 or 5 fold means can show:
   means are not independent and s^2 / J understates the variance of their mean. The corrected resampled
   t-test of Nadeau and Bengio (2003), in its k-fold form (Bouckaert and Frank 2004), uses
   (1/J + n_test/n_train) s^2 instead; here n_test/n_train = 1/3.6 (a test fold against the 4 training
-  folds less the 10% held out for validation: `CV_RATIO`). It was derived for differences between two
+  folds less the 10% held out for validation: `CV_RATIO`). Where the folds are independent draws (the generated
+  benchmark's format 3 with `independent`: `results/design.json`), no correction applies (`use_design`). It was derived for differences between two
   learners on the same splits (the paired Δ of the tables) and is applied to single means the same way.
   It is a heuristic: no unbiased variance estimate exists for k-fold cross-validation (Bengio and
   Grandvalet 2004). It widens a 5-fold interval by about 1.5x and a 3-fold one by about 1.4x.
@@ -34,6 +35,28 @@ METHOD = ("mean [95% CI] over the fold x seed runs: seeds averaged within a fold
           "(Nadeau & Bengio 2003: (1/J + n_test/n_train) s² in place of s²/J, n_test/n_train = 1/3.6) and s² at "
           "least the within-fold seed variance over the seeds a fold; with one fold, t-interval over its seeds; "
           "one run: no interval; intervals are not clipped to [0, 100]")
+METHOD_INDEPENDENT = ("mean [95% CI] over the fold x seed runs: seeds averaged within a fold, t-interval over the J "
+                      "fold means (J - 1 degrees of freedom; the folds are independent draws of the benchmark, training "
+                      "and test clips alike, so no overlap correction) with s² at least the within-fold seed variance "
+                      "over the seeds a fold; with one fold, t-interval over its seeds; one run: no interval; intervals "
+                      "are not clipped to [0, 100]")
+# How the folds of the records at hand were drawn: J-fold splits of one pool (the default: DFEW, FERV39k, the generated
+# benchmark's format 2) or independent draws (`results/design.json`, written by `collect`; set by `use_design`).
+_DESIGN = {"independent": False}
+
+
+def use_design(independent: bool) -> None:
+    """Intervals for folds drawn independently (plain t over fold means) or as J-fold splits of one pool (corrected)."""
+    _DESIGN["independent"] = bool(independent)
+
+
+def design_cv_ratio() -> float:
+    return 0.0 if _DESIGN["independent"] else CV_RATIO
+
+
+def method() -> str:
+    """The caption of the intervals for the design in use."""
+    return METHOD_INDEPENDENT if _DESIGN["independent"] else METHOD
 PAIRED = ("Δ [95% CI]: the row minus TG-DFER on the same fold and seed (runs without a partner left out), "
           "interval as above; * where the interval excludes 0")
 
@@ -75,10 +98,11 @@ def seed_noise(df: pd.DataFrame, value: str = "value") -> float:
     return float(var.mean() / g.size()[var.index].mean()) if len(var) else 0.0
 
 
-def clustered(df: pd.DataFrame, value: str = "value", level: float = LEVEL, cv_ratio: float = CV_RATIO,
+def clustered(df: pd.DataFrame, value: str = "value", level: float = LEVEL, cv_ratio: float | None = None,
               seed_floor: bool = True) -> Estimate:
     """Mean and interval of `value` over runs (columns fold, seed), folds as clusters (module docstring);
-    `cv_ratio` = 0 and `seed_floor` = False give the plain t-interval over fold means."""
+    `cv_ratio` = 0 and `seed_floor` = False give the plain t-interval over fold means; None: the design's."""
+    cv_ratio = design_cv_ratio() if cv_ratio is None else cv_ratio
     df = df.dropna(subset=[value])
     if df.empty:
         return NONE
@@ -95,7 +119,7 @@ def clustered(df: pd.DataFrame, value: str = "value", level: float = LEVEL, cv_r
 
 
 def paired(df: pd.DataFrame, ref: pd.DataFrame, value: str = "value", level: float = LEVEL,
-           cv_ratio: float = CV_RATIO, seed_floor: bool = True) -> Estimate:
+           cv_ratio: float | None = None, seed_floor: bool = True) -> Estimate:
     """`df - ref` matched on (fold, seed), then `clustered`; runs without a partner are left out."""
     both = df[["fold", "seed", value]].merge(ref[["fold", "seed", value]], on=["fold", "seed"], suffixes=("", "_ref"))
     return clustered(both.assign(diff=both[value] - both[f"{value}_ref"]), "diff", level, cv_ratio, seed_floor)
@@ -105,6 +129,16 @@ def run_values(rec: pd.DataFrame, run_name: str, metric: str, dataset: str, whic
     """One value a run from the records (`results/records.csv`): columns fold, seed, value."""
     sel = rec[(rec.run_name == run_name) & (rec.metric == metric) & (rec.dataset == dataset) & (rec.which == which)]
     return sel[["fold", "seed", "value"]]
+
+
+def war_key(rec: pd.DataFrame, dataset: str) -> str:
+    """'war_dfew' where the test splits are balanced (WAR equals UAR in every TG-DFER run, so it adds nothing) and the
+    records hold WAR under DFEW's class frequencies; else 'war'."""
+    r = rec[(rec.dataset == dataset) & (rec.run_name == "tgdfer") & (rec.which == "last")]
+    if "war_dfew" not in set(r.metric):
+        return "war"
+    v = r.pivot_table(index=["fold", "seed"], columns="metric", values="value")
+    return "war_dfew" if len(v) and np.allclose(v["war"], v["uar"], atol=1e-9) else "war"
 
 
 def pct(e: Estimate, sign: bool = False) -> str:
@@ -120,4 +154,5 @@ def pct(e: Estimate, sign: bool = False) -> str:
     return out if np.isnan(e.lo) else f"{out} [{bound(e.lo)}, {bound(e.hi)}]"
 
 
-__all__ = ["Estimate", "pct", "run_values", "t_interval", "clustered", "paired", "METHOD", "PAIRED", "LEVEL", "CV_RATIO"]
+__all__ = ["Estimate", "pct", "run_values", "t_interval", "clustered", "paired", "METHOD", "PAIRED", "LEVEL", "CV_RATIO",
+           "use_design", "design_cv_ratio", "method", "war_key"]

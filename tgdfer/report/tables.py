@@ -69,21 +69,11 @@ def _md(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def war_key(rec: pd.DataFrame, dataset: str) -> str:
-    """'war_dfew' where the test splits are balanced (WAR equals UAR in every TG-DFER run, so it adds nothing) and the
-    records hold WAR under DFEW's class frequencies; else 'war'."""
-    r = rec[(rec.dataset == dataset) & (rec.run_name == REF) & (rec.which == "last")]
-    if "war_dfew" not in set(r.metric):
-        return "war"
-    v = r.pivot_table(index=["fold", "seed"], columns="metric", values="value")
-    return "war_dfew" if len(v) and np.allclose(v["war"], v["uar"], atol=1e-9) else "war"
-
-
 def chance(rec: pd.DataFrame, confusion: pd.DataFrame, dataset: str) -> tuple[str, str]:
     """Chance levels: UAR 1/C; WAR the majority-class share of the test split (always predicting the
     most frequent class), from TG-DFER's confusion counts, mean over folds; for WAR under DFEW's class frequencies
     (balanced test splits), DFEW's largest class share."""
-    if len(rec) and war_key(rec, dataset) == "war_dfew":
+    if len(rec) and stats.war_key(rec, dataset) == "war_dfew":
         from ..classes import dfew_frequencies
 
         n_classes = len(dfew_frequencies())
@@ -115,9 +105,10 @@ def _reproduced_rows(rec: pd.DataFrame, confusion: pd.DataFrame, ds: str) -> lis
         rows.append({"method": label, "backbone / paradigm": ", ".join(configs) or "-",
                      "dataset": _folds_note(ds, folds, seeds) if folds else DATASET_NAMES.get(ds, ds),
                      "UAR reported": "-", "WAR reported": "-",
-                     "UAR reproduced": _cell(rec, run_name, "uar", ds), "WAR reproduced": _cell(rec, run_name, war_key(rec, ds), ds),
+                     "UAR reproduced": _cell(rec, run_name, "uar", ds),
+                     "WAR reproduced": _cell(rec, run_name, stats.war_key(rec, ds), ds),
                      "Δ UAR to TG-DFER": _delta(rec, run_name, "uar", ds) if folds else "-",
-                     "Δ WAR to TG-DFER": _delta(rec, run_name, war_key(rec, ds), ds) if folds else "-",
+                     "Δ WAR to TG-DFER": _delta(rec, run_name, stats.war_key(rec, ds), ds) if folds else "-",
                      "source": "TG-DFER's tables are not available to this project" if run_name == REF and ds in ("dfew", "ferv39k")
                      else ("results/records.csv" if folds else "-"), "_ds": ds})
     if _n_folds(rec, REF, ds)[0]:
@@ -194,7 +185,8 @@ def ablation_table(rec: pd.DataFrame, variants: dict, confusion: pd.DataFrame | 
         folds, seeds = _n_folds(rec, name, ds)
         rows.append({"axis": axis, "setting": setting, "run": name, "folds x seeds": f"{folds} x {seeds}",
                      "UAR": _cell(rec, name, "uar", ds), "Δ UAR": _delta(rec, name, "uar", ds),
-                     "WAR": _cell(rec, name, war_key(rec, ds), ds), "Δ WAR": _delta(rec, name, war_key(rec, ds), ds),
+                     "WAR": _cell(rec, name, stats.war_key(rec, ds), ds),
+                     "Δ WAR": _delta(rec, name, stats.war_key(rec, ds), ds),
                      "frame AUC": _frame_cell(rec, name, auc, ds), "Δ frame AUC": _frame_cell(rec, name, auc, ds, True)})
     uar, war = chance(rec, pd.DataFrame() if confusion is None else confusion, ds)
     rows.append({**{k: "-" for k in rows[0]}, "axis": "floor", "setting": "chance (UAR: 1/C; WAR: majority-class share)",
@@ -238,7 +230,7 @@ def per_class_table(rec: pd.DataFrame, class_names: list[str], confusion: pd.Dat
             continue
         r = {"dataset": _folds_note(ds, folds, seeds), "row": "TG-DFER"}
         r.update({c: _cell(rec, REF, f"recall_{c}", ds) for c in class_names})
-        r["UAR"], r["WAR"] = _cell(rec, REF, "uar", ds), _cell(rec, REF, war_key(rec, ds), ds)
+        r["UAR"], r["WAR"] = _cell(rec, REF, "uar", ds), _cell(rec, REF, stats.war_key(rec, ds), ds)
         uar, war = chance(rec, pd.DataFrame() if confusion is None else confusion, ds)
         rows += [r, {"dataset": DATASET_NAMES.get(ds, ds), "row": "chance (1/C; WAR: majority-class share)",
                      **{c: uar for c in class_names}, "UAR": uar, "WAR": war}]
@@ -246,8 +238,13 @@ def per_class_table(rec: pd.DataFrame, class_names: list[str], confusion: pd.Dat
 
 
 def load_records(results: str | Path) -> dict:
+    """The records and what goes with them; sets the intervals' design from `design.json` (see `stats.use_design`)."""
+    import json
+
     results = Path(results)
     out = {"records": pd.read_csv(results / "records.csv"), "published": pd.read_csv(results / "published.csv")}
+    design = results / "design.json"
+    stats.use_design(design.is_file() and json.loads(design.read_text()).get("independent_folds", False))
     for name in ("confusion", "history", "frame_clips"):
         p = results / f"{name}.csv"
         out[name] = pd.read_csv(p, dtype={"clip_id": str}) if p.is_file() else pd.DataFrame()
@@ -264,7 +261,7 @@ WAR_DFEW = ("The generated benchmark's test splits are balanced, so WAR equals U
 
 
 def _chance_note(rec: pd.DataFrame) -> str:
-    return CHANCE + (" " + WAR_DFEW if war_key(rec, "synth") == "war_dfew" else "")
+    return CHANCE + (" " + WAR_DFEW if stats.war_key(rec, "synth") == "war_dfew" else "")
 FRAME_DEFINITION = (
     "Frame evidence, one definition for every variant, at a test clip's sampled frames (segment centres): "
     "`score` = S[:, y], the labelled class's per-frame class score (S = cos(Z, E')/tau, `instance_scores`); "
@@ -288,7 +285,7 @@ def _localisation_md(rec: pd.DataFrame, variants: dict) -> str | None:
     ds = frame.dataset.mode().iloc[0]
     folds, seeds = _n_folds(rec, REF, ds)
     text = (f"Frame localisation ({_folds_note(ds, folds, seeds)}, last epoch); in %. {FRAME_DEFINITION} "
-            f"{stats.METHOD}. {stats.PAIRED}.\n")
+            f"{stats.method()}. {stats.PAIRED}.\n")
     if not rec.metric.str.startswith("frame_").any():
         text += ("\nThese records hold no frame-evidence scores (written before `collect` computed them): "
                  "run `python -m tgdfer collect` on the run folders, then `python -m tgdfer paper`.\n")
@@ -305,11 +302,11 @@ def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
     rec, conf, out = r["records"], r["confusion"], Path(out)
     main = main_table(rec, r["published"], conf)
     files = {"main": atomic_write_text(out / "main_results.md", (
-        f"Reproduced rows: last epoch, UAR and WAR in %; {stats.METHOD}. {stats.PAIRED}. {_chance_note(rec)}\n\n" + _md(main)))}
+        f"Reproduced rows: last epoch, UAR and WAR in %; {stats.method()}. {stats.PAIRED}. {_chance_note(rec)}\n\n" + _md(main)))}
     abl, note = ablation_table(rec, load_variants(), conf)
     if len(abl):
         files["ablations"] = atomic_write_text(out / "ablations.md", (
-            f"Ablations ({note}); UAR, WAR and frame AUC in %; {stats.METHOD}. {stats.PAIRED}. {_chance_note(rec)} "
+            f"Ablations ({note}); UAR, WAR and frame AUC in %; {stats.method()}. {stats.PAIRED}. {_chance_note(rec)} "
             "Frame AUC: the `score` definition of `localisation.md` (ROC-AUC of the labelled class's per-frame score "
             "against the expressive frames); '-' where a variant has no per-frame class evidence.\n\n" + _md(abl)))
     loc = _localisation_md(rec, load_variants())
@@ -319,6 +316,6 @@ def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
         files["claims"] = atomic_write_text(out / "claims.md", CLAIMS_RULE + "\n\n" + _md(claims_table(rec)))
     pc = per_class_table(rec, class_names("dfew"), conf)
     files["per_class"] = atomic_write_text(out / "per_class.md", (
-        f"TG-DFER per-class recall, UAR and WAR (last epoch, in %); {stats.METHOD}. {_chance_note(rec)} "
+        f"TG-DFER per-class recall, UAR and WAR (last epoch, in %); {stats.method()}. {_chance_note(rec)} "
         "Frame localisation: `localisation.md`.\n\n" + _md(pc)))
     return files
