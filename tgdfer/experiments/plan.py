@@ -55,8 +55,9 @@ def plan_runs(config: str, folds, seeds, full: bool, ablation_folds=None, ablati
     p_seeds = primary_seeds if full and primary_seeds else seeds
     plan = [PlannedRun("tgdfer", {}, f, s, "main") for f in folds for s in p_seeds]
     if full and "ablations" in kinds:
-        plan += [PlannedRun("tgdfer", ov, f, s, "ablation") for ov in ablation_overrides(config)
-                 for f in (folds if ov in list(primary) else a_folds) for s in (p_seeds if ov in list(primary) else a_seeds)]
+        for ov in ablation_overrides(config):
+            f_set, s_set = (folds, p_seeds) if ov in list(primary) else (a_folds, a_seeds)
+            plan += [PlannedRun("tgdfer", ov, f, s, "ablation") for f in f_set for s in s_set]
     if "baselines" in kinds:
         plan += [PlannedRun(v, {}, f, s, "baseline") for v in baselines() for f in folds
                  for s in (p_seeds if v in primary_baselines else seeds)]

@@ -33,10 +33,9 @@ def warm_cache(layout: str, root, config: str, cache: Path) -> None:
     cfg = load_config(config)
     model = create_model(cfg)
     dev, tc = torch.device("cpu"), cfg.train
-    # every fold's splits: with DFEW-style folds fold 1's two splits hold every clip, with held-out test splits or
-    # independent training draws they do not (a clip missing here would be encoded inside a run, one core, every run)
-    # Training views are needed only by clips of some training split (validation splits are carved from them and read
-    # test views), test views by every clip: a clip of held-out test splits only is never encoded as a training view.
+    # Every fold's splits (with held-out test splits or independent training draws, fold 1's do not hold every clip,
+    # and a clip missing here is encoded inside each run of its fold, on one core). Training views only for clips of
+    # some training split (validation splits are carved from them and read test views), test views for every clip.
     folds = (1,) if layout == "ferv39k" else range(1, 6)
     train = pd.concat([load_split(layout, root, k, "train") for k in folds]).drop_duplicates(subset="path")
     every = pd.concat([train] + [load_split(layout, root, k, "test") for k in folds]).drop_duplicates(subset="path")
