@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tgdfer-installed
 
-.PHONY: install demo regenerate test notebooks clean-build
+.PHONY: install demo regenerate tune test notebooks clean-build
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m tgdfer demo
 
-# The full regeneration of the committed records, tables and figures: the demo plus every ablation.
+# The full regeneration of the committed records, tables and figures: every run of the analysis plan (TG-DFER, the
+# baselines, the ablations, the text controls, the training-size curve) on the protocol's evaluation draw.
 regenerate: $(STAMP)
-	$(BIN)/python -m tgdfer demo --full
+	$(BIN)/python -m tgdfer demo --full --draw evaluation
+
+# Equal tuning of every variant on the development draw's validation splits (results/tuning_equal.md).
+tune: $(STAMP)
+	$(BIN)/python -m tgdfer tune --equal
 
 # pytest over tests/ and nbval (strict) over notebooks/
 test: $(STAMP)

@@ -424,14 +424,23 @@ def _parser_tune(sub) -> None:
                     help="instead: decide the visual prompt's residual (plain | centred) with the tuned config")
     tu.add_argument("--training", action="store_true",
                     help="instead: choose the learning rate (head and prompt) and mil_lambda with the tuned config")
+    tu.add_argument("--equal", action="store_true",
+                    help="equal tuning: every variant of the full regeneration under one grid (learning rate x epochs) "
+                         "on the protocol's development draw; one shared setting for all (results/tuning_equal.md)")
     tu.set_defaults(func=_cmd_tune)
 
 
 def _cmd_tune(a) -> int:
     from .experiments.tune import tune
 
-    if a.design and a.training:
-        raise SystemExit("tune: choose one of --design and --training")
+    if a.design + a.training + a.equal > 1:
+        raise SystemExit("tune: choose one of --design, --training and --equal")
+    if a.equal:
+        from .experiments.tune_equal import tune_equal
+
+        print(tune_equal(folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds))).round(4).to_string(index=False))
+        print("written: results/tuning_equal.csv, results/tuning_equal.md")
+        return 0
     s, name = tune("design" if a.design else "training" if a.training else "epochs", a.folds, a.seeds)
     print(s.round(4).to_string(index=False))
     print(f"written: results/{name}.csv, results/{name}.md")

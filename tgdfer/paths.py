@@ -29,14 +29,18 @@ def resolve(path: str | os.PathLike) -> Path:
     return p if p.is_absolute() else repo_root() / p
 
 
+NAMED_TRAIN = ("train.train_fraction",)     # train.* settings that change the data a run learns from
+
+
 def run_name(variant: str, overrides: dict | None = None) -> str:
     """'tgdfer', or 'tgdfer+text=none+pool=max' for a variant with model/loss overrides (folder-safe).
 
-    Training-length settings (train.*) do not name a different model, so they stay out of the name.
+    Training-length settings (train.*) do not name a different model, so they stay out of the name, except
+    `train.train_fraction` (a training-size curve: other training data), which names it ('+train_fraction=0.1').
     """
     parts = [variant]
     for k, v in sorted((overrides or {}).items()):
-        if k.startswith("train."):
+        if k.startswith("train.") and k not in NAMED_TRAIN:
             continue
         parts.append(f"{k.split('.')[-1]}={str(v).lower() if isinstance(v, bool) else v}")
     return re.sub(r"[^A-Za-z0-9_.=+:-]", "_", "+".join(parts))

@@ -91,3 +91,17 @@ def test_primary_comparisons_get_more_seeds_in_the_full_regeneration_only():
     seeds = lambda plan, v, ov: {r.seed for r in plan if r.variant == v and r.overrides == ov}  # noqa: E731
     assert seeds(full, "tgdfer", {}) == seeds(full, "mil-only", {}) == seeds(full, "tgdfer", {"model.text": "none"}) == {0, 1, 2}
     assert seeds(full, "clip-meanpool", {}) == {0} and seeds(demo, "tgdfer", {}) == seeds(demo, "mil-only", {}) == {0}
+
+
+def test_training_size_curve_runs_are_named_by_their_share_and_pair_with_the_full_runs():
+    from tgdfer.paths import run_name
+
+    curve = ({"train.train_fraction": 0.1}, {"model.text": "none", "train.train_fraction": 0.1})
+    full = plan_runs("tgdfer-tiny", (1, 2), (0, 1, 2), True, (1,), (0,), curve=curve, curve_seeds=(0, 1))
+    runs = [r for r in full if r.kind == "curve"]
+    assert {run_name(r.variant, r.overrides) for r in runs} == {"tgdfer+train_fraction=0.1",
+                                                                  "tgdfer+text=none+train_fraction=0.1"}
+    assert {(r.fold, r.seed) for r in runs} == {(f, s) for f in (1, 2) for s in (0, 1)}
+    assert run_name("tgdfer", {"train.epochs": 4}) == "tgdfer"          # other train.* settings name no model
+    assert not [r for r in plan_runs("tgdfer-tiny", (1,), (0,), False, curve=curve) if r.kind == "curve"]
+    assert all(f < 1 for ov in PROTOCOL.curve for f in [ov["train.train_fraction"]])

@@ -32,3 +32,20 @@ def test_rule_ties_go_to_frame_auc_then_first_listed():
     rows = [dict(r, val_frame_auc=0.8) for r in rows]
     s = choose(pd.DataFrame(rows), {"train.lr": TRAINING_GRID["train.lr"]})
     assert s.loc[s.chosen, "lr"].item() == 1e-3        # full tie: the first listed
+
+
+def test_equal_tuning_chooses_one_setting_by_the_mean_over_variants():
+    import pandas as pd
+
+    from tgdfer.experiments.tune_equal import GRID, choose
+
+    rows = []
+    for v, (a, b) in {"tgdfer": (0.50, 0.56), "no-text": (0.50, 0.40), "mil": (0.50, 0.52)}.items():
+        for lr, epochs, uar in ((1e-3, 8, a), (3e-3, 8, b), (1e-3, 12, a - 0.001), (3e-3, 12, 0.1)):
+            rows += [dict(variant=v, lr=lr, epochs=epochs, fold=f, seed=0, val_uar=uar, val_war=uar, val_frame_auc=0.6)
+                     for f in (1, 2)]
+    per_setting, per_variant = choose(pd.DataFrame(rows), GRID)
+    chosen = per_setting[per_setting.chosen].iloc[0]
+    # TG-DFER alone would take lr 3e-3 (0.56); over all variants lr 1e-3 wins (0.50 against 0.493)
+    assert (chosen.lr, chosen.epochs) == (1e-3, 8) and per_setting.chosen.sum() == 1
+    assert len(per_variant) == 12

@@ -108,7 +108,8 @@ def write_run(runs: Path, root: Path, name: str, fold: int, seed: int) -> Path:
     d = runs / "synth" / f"fold{fold}" / name / f"seed{seed}"
     d.mkdir(parents=True)
     np.savez(d / "relevance.npz", clip_ids=table.clip_id.to_numpy(str), labels=y, relevance=rel, weights=rel,
-             instance_scores=S, frame_index=idx, probs=probs)
+             instance_scores=S, frame_index=idx, probs=probs,
+             frame_change=truth.astype(np.float32) * (1 + np.arange(16)) / 16)   # a change detector that finds them
     lam, w = EVIDENCE[name]
     (d / "params.json").write_text(json.dumps({"dataset": "dfew", "root": str(root), "fold": fold, "media": "frames",
                                                "label_base": 1, "config": {"model": {"mil_lambda": lam}, "loss": {"w_inst": w}},
@@ -149,7 +150,8 @@ def test_collect_scores_planted_frames_exactly_and_skips_runs_without_frame_evid
     clips = pd.read_csv(files["frame_clips"], dtype={"clip_id": str})
     assert list(clips.columns[:5]) == ["dataset", "fold", "run_name", "seed", "clip_id"]
     assert {"auc_score", "auc_contrastive", "pointing_score", "pointing_contrastive", "top4_chance"} <= set(clips.columns)
-    assert set(clips.run_name) == {"tgdfer", "mil-only", "position-prior", "random-scores"}
+    assert set(clips.run_name) == {"tgdfer", "mil-only", "position-prior", "random-scores", "change-detector"}
+    assert last["change-detector", 1, 0, "frame_auc_score"] == 1.0
     assert (clips[clips.run_name == "tgdfer"].auc_score.dropna() == 1).all()
     # the position prior, computed here independently: segment centres of the fold's training clips
     train = load_split("dfew", synth_root, 1, "train")
@@ -205,3 +207,12 @@ def test_frame_auc_figure_from_the_records(planted):
     tmp, _ = planted
     figs = write_figures(tmp / "results", tmp / "figures")
     assert figs["frame_auc"].name == "frame_auc_per_clip.png" and figs["frame_auc"].stat().st_size > 10_000
+
+
+def test_change_detector_is_the_distance_from_the_first_frame():
+    import torch
+
+    from tgdfer.engine.evaluate import frame_change
+
+    f = torch.tensor([[[1.0, 0.0], [1.0, 0.0], [0.0, 2.0], [-1.0, 0.0]]])          # [B=1, T=4, D=2]
+    assert torch.allclose(frame_change(f), torch.tensor([[0.0, 0.0, 1.0, 2.0]]))

@@ -49,7 +49,7 @@ def test_collect_then_tables_and_figures_from_a_fresh_run(synth_root, tmp_path):
     rec = pd.read_csv(files["records"])
     assert list(rec.columns) == ["dataset", "fold", "run_name", "variant", "config", "seed", "git_sha", "which",
                                  "metric", "value"]
-    assert set(rec.run_name) == {"tgdfer", "tgdfer+pool=max", "mil-only", "position-prior", "random-scores"}
+    assert set(rec.run_name) == {"tgdfer", "tgdfer+pool=max", "mil-only", "position-prior", "random-scores", "change-detector"}
     assert set(rec.dataset) == {"synth"}
     assert {"uar", "war", "loc_auc", "frame_evidence", "frame_auc_score", "frame_pointing_contrastive"} <= set(rec.metric)
     assert any(m.startswith("recall_") for m in set(rec.metric))
@@ -94,19 +94,23 @@ def test_face_crop_figure_shows_a_scene_frame_and_a_real_photo():
     assert (ROOT / "paper" / "figures" / "face_crops.png").is_file()
 
 
-def test_claim_verdicts_follow_the_intervals():
-    from tgdfer.report.claims import outcome, verdict
-    from tgdfer.report.stats import Estimate
+def test_claim_verdict_needs_every_comparison():
+    from tgdfer.report.claims import claim_verdict
 
-    assert outcome(Estimate(-0.05, -0.08, -0.02, 5, "folds")) == "supports"
-    assert outcome(Estimate(0.05, 0.02, 0.08, 5, "folds")) == "contradicts"
-    assert outcome(Estimate(-0.05, -0.08, 0.01, 5, "folds")) == "cannot tell"
-    assert outcome(Estimate(-0.05, float("nan"), float("nan"), 1, "run")) == "cannot tell"
-    assert verdict(["supports", "supports"]).startswith("**supports**")
-    assert verdict(["supports", "cannot tell", "cannot tell"]).startswith("weakly supports")
-    assert verdict(["contradicts", "cannot tell"]).startswith("**contradicts**")
-    assert verdict(["supports", "contradicts"]).startswith("mixed")
-    assert verdict(["cannot tell"]).startswith("cannot tell") and verdict([]) == "not run"
+    assert claim_verdict(["supports", "supports"]) == "**supports**"
+    assert claim_verdict(["supports", "cannot tell"]) == "cannot tell"
+    assert claim_verdict(["supports", "no effect larger than the margin"]) == "no effect larger than the margin"
+    assert claim_verdict(["supports", "contradicts"]) == "**contradicts**"
+    assert claim_verdict(["supports", "not run"]) == "not run" and claim_verdict([]) == "not run"
+
+
+def test_readme_prints_the_committed_plan():
+    from tgdfer.report.plan import load_plan, plan_markdown
+    from tgdfer.report.readme import PLAN_END, PLAN_START
+
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index(PLAN_START): text.index(PLAN_END) + len(PLAN_END)]
+    assert plan_markdown(load_plan()) in block
 
 
 def test_readme_claims_block_is_the_claims_table():

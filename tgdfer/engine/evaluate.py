@@ -31,6 +31,7 @@ class EvalResult:
     instance_scores: np.ndarray   # [N, T, C] per-frame class scores S = cos(Z, E') / tau, centre view
     frame_index: np.ndarray       # [N, T] sampled frames (0-based), centre view
     metrics: dict = field(default_factory=dict)
+    frame_change: np.ndarray | None = None   # [N, T] 1 - cos(frame t, first sampled frame): a floor with no training
 
     @property
     def preds(self) -> np.ndarray:
@@ -45,13 +46,21 @@ class EvalResult:
         return out
 
 
+def frame_change(features: torch.Tensor) -> torch.Tensor:
+    """[B, T, D] frame features -> [B, T] cosine distance of each frame from the clip's first sampled frame (its
+    resting frame on the generated benchmark's clips, which open before the expression). A class-agnostic detector
+    of frames that change, with no training: the change-detector floor of frame evidence."""
+    f = torch.nn.functional.normalize(features, dim=-1)
+    return 1 - (f * f[:, :1]).sum(-1)
+
+
 @torch.no_grad()
 def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "video", limit: int = 0,
                     root=None) -> EvalResult:
     """Run `model` over `loader` (items may be several views of a clip) and score it."""
     model.eval()
     ac = autocast or nullcontext
-    ids, labels, probs, rel, wts, inst, fidx, views = [], [], [], [], [], [], [], []
+    ids, labels, probs, rel, wts, inst, fidx, views, change = [], [], [], [], [], [], [], [], []
     for b, batch in enumerate(loader):
         if limit and b >= limit:
             break
@@ -62,6 +71,8 @@ def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "vid
         rel.append(out.relevance.float().cpu())
         wts.append(out.weights.float().cpu())
         inst.append(out.instance_scores.float().cpu())
+        if out.frame_features is not None:
+            change.append(frame_change(out.frame_features.float()).cpu())
         fidx.append(batch["frame_index"])
         ids += list(batch["clip_id"])
         labels.append(batch["label"])
@@ -76,6 +87,8 @@ def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "vid
     first = [min(order[c], key=lambda i: int(views_t[i])) for c in clip_ids]                # centre view
     res = EvalResult(clip_ids, labels_t[first].numpy(), P, rel_t[first].numpy(), w_t[first].numpy(),
                      s_t[first].numpy(), fidx_t[first].numpy())
+    if change and len(change) == len(probs):
+        res.frame_change = torch.cat(change)[first].numpy()
     res.metrics = clip_metrics(res.labels, res.preds, P.shape[1])
     if root is not None:
         res.metrics.update(localise(res, root))
@@ -110,7 +123,8 @@ def write_predictions(run_dir: str | Path, res: EvalResult, class_names: list[st
     buf = io.BytesIO()
     np.savez_compressed(buf, clip_ids=np.array(res.clip_ids), labels=res.labels, relevance=res.relevance.astype(np.float32),
                         weights=res.weights.astype(np.float32),
-                        instance_scores=res.instance_scores.astype(np.float32), frame_index=res.frame_index, probs=res.probs)
+                        instance_scores=res.instance_scores.astype(np.float32), frame_index=res.frame_index, probs=res.probs,
+                        **({} if res.frame_change is None else {"frame_change": res.frame_change.astype(np.float32)}))
     atomic_write_bytes(run_dir / rf.RELEVANCE, buf.getvalue())
 
 

@@ -61,7 +61,8 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     a_seeds = tuple(s for s in PROTOCOL.ablation_seeds if s in seeds) or seeds[:1]
     p_seeds = PROTOCOL.primary_seeds if seeds == PROTOCOL.seeds else seeds     # the protocol's, unless told otherwise
     plan = plan_runs(config, folds, seeds, full, [f for f in PROTOCOL.ablation_folds if f in folds] or folds, a_seeds,
-                     primary=PROTOCOL.primary, primary_baselines=PROTOCOL.primary_baselines, primary_seeds=p_seeds)
+                     primary=PROTOCOL.primary, primary_baselines=PROTOCOL.primary_baselines, primary_seeds=p_seeds,
+                     curve=PROTOCOL.curve, curve_seeds=tuple(s for s in PROTOCOL.curve_seeds if s in p_seeds) or None)
     done = run_pool([spec_of(r, layout, root, config, runs, cache) for r in plan], workers, say, t0)
     check_failures(done)
     say(f"[{time.time() - t0:5.0f}s] where the runs' time went: {time_split(done)}")

@@ -13,13 +13,24 @@ from dataclasses import dataclass, field
 from ..config import load_config, load_variants
 
 
+ALIASES = {"train.lr": ("train.lr_head", "train.lr_prompt")}           # one grid key setting several fields
+
+
+def expand(setting: dict) -> dict:
+    """Grid setting -> config overrides (an alias key sets every field it names)."""
+    out = {}
+    for k, v in setting.items():
+        out.update({f: v for f in ALIASES.get(k, (k,))})
+    return out
+
+
 @dataclass(frozen=True)
 class PlannedRun:
     variant: str
     overrides: dict = field(default_factory=dict, hash=False)
     fold: int = 1
     seed: int = 0
-    kind: str = "main"                  # main (TG-DFER), baseline, ablation
+    kind: str = "main"                  # main (TG-DFER), baseline, ablation, curve (training-size curve)
 
 
 def baselines() -> tuple[str, ...]:
@@ -39,13 +50,16 @@ def ablation_overrides(config: str = "tgdfer-tiny") -> list[dict]:
 
 
 def plan_runs(config: str, folds, seeds, full: bool, ablation_folds=None, ablation_seeds=None,
-              only: str = "all", *, primary=(), primary_baselines=(), primary_seeds=None) -> list[PlannedRun]:
+              only: str = "all", *, primary=(), primary_baselines=(), primary_seeds=None, curve=(),
+              curve_seeds=None) -> list[PlannedRun]:
     """Every run, the most expensive first: TG-DFER, then (full) the ablations, then the baselines.
 
     `only`: 'all', or a comma-separated choice of 'main' (TG-DFER alone), 'baselines', 'ablations' (TG-DFER, their
     reference, always runs). `primary`: ablation overrides that are primary comparisons: they run on the main folds
     and seeds (as TG-DFER and the baselines), the other ablations on `ablation_folds` x `ablation_seeds`. With
     `full` and `primary_seeds`, TG-DFER, the primary ablations and `primary_baselines` run on those seeds instead.
+    `curve` (with `full`): overrides of the training-size curve (each with its `train.train_fraction`), run on `folds`
+    x `curve_seeds` (default `seeds`) after everything else.
     """
     kinds = {"main", "baselines", "ablations"} if only == "all" else set(only.split(","))
     if kinds - {"main", "baselines", "ablations"}:
@@ -61,6 +75,9 @@ def plan_runs(config: str, folds, seeds, full: bool, ablation_folds=None, ablati
     if "baselines" in kinds:
         plan += [PlannedRun(v, {}, f, s, "baseline") for v in baselines() for f in folds
                  for s in (p_seeds if v in primary_baselines else seeds)]
+    if full and "ablations" in kinds:
+        plan += [PlannedRun("tgdfer", dict(ov), f, s, "curve") for ov in curve for f in folds
+                 for s in (curve_seeds or seeds)]
     return plan
 
 

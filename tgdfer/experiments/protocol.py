@@ -50,6 +50,8 @@ class Protocol:
     independent: bool = False       # each fold trains on its own draw of `clips` clips (GenerateConfig.independent)
     primary: tuple = ()             # ablation overrides that are primary comparisons (run on `primary_seeds`)
     primary_baselines: tuple = ()   # baselines that are primary comparisons (run on `primary_seeds`)
+    curve_fractions: tuple = ()     # the training-size curve: shares of a fold's training draw (1.0 is the main runs)
+    curve_variants: tuple = ()      # ... for these ablation overrides ({} is TG-DFER)
 
     @property
     def folds(self) -> tuple[int, ...]:
@@ -71,6 +73,15 @@ class Protocol:
     def primary_seeds(self) -> tuple[int, ...]:
         """Seeds of TG-DFER and the primary comparisons in the full regeneration (the demo runs the main seeds)."""
         return self.runs["primary"].seeds if "primary" in self.runs else self.seeds
+
+    @property
+    def curve(self) -> tuple[dict, ...]:
+        """Overrides of every run of the training-size curve: each variant at each fraction below 1."""
+        return tuple({**v, "train.train_fraction": f} for f in self.curve_fractions for v in self.curve_variants if f < 1)
+
+    @property
+    def curve_seeds(self) -> tuple[int, ...]:
+        return self.runs["curve"].seeds if "curve" in self.runs else self.seeds
 
     def draw(self, name: str = "development") -> Draw:
         if name not in self.draws:
@@ -106,7 +117,9 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
                     analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""),
                     expressions=b.get("expressions", "prototype"), test_per_class=b.get("test_per_class", 0),
                     independent=b.get("independent", False), primary=tuple(raw.get("primary", ())),
-                    primary_baselines=tuple(raw.get("primary_baselines", ())))
+                    primary_baselines=tuple(raw.get("primary_baselines", ())),
+                    curve_fractions=tuple(raw.get("curve", {}).get("fractions", ())),
+                    curve_variants=tuple(raw.get("curve", {}).get("variants", ())))
 
 
 PROTOCOL = load_protocol()

@@ -20,24 +20,16 @@ import pandas as pd
 
 from ..io import atomic_write_text
 from ..paths import repo_root
+from .plan import expand
 
 GRID = {"train.epochs": (4, 6, 8), "model.tau_r": (1.0, 5.0)}
 DESIGN_GRID = {"model.prompt_residual": ("plain", "centred")}        # `tune --design`: a design switch
 # `tune --training`: the learning rate of the trained parts (head and text prompt together) and the weight of
 # the pooled instance scores; each list starts with the value the config held before, so a tie keeps it.
 TRAINING_GRID = {"train.lr": (1e-3, 3e-4, 3e-3), "model.mil_lambda": (0.5, 0.25, 0.75)}
-ALIASES = {"train.lr": ("train.lr_head", "train.lr_prompt")}           # one grid key setting several fields
 RULE = ("highest mean validation UAR; settings within 1 point of it are tied, and the tie goes to the higher "
         "validation frame AUC, then to the first setting listed (fewer epochs; the plain design; the config's "
         "earlier learning rate and mil_lambda)")
-
-
-def expand(setting: dict) -> dict:
-    """Grid setting -> config overrides (an alias key sets every field it names)."""
-    out = {}
-    for k, v in setting.items():
-        out.update({f: v for f in ALIASES.get(k, (k,))})
-    return out
 
 
 def tune_one(job: dict) -> dict:

@@ -33,6 +33,7 @@ class Output:
     label_features: torch.Tensor         # [B, C, D] clip-conditioned label features E'
     base_label_features: torch.Tensor    # [C, D] label features E before the visual prompt
     clip_token: torch.Tensor             # [B, D] g from the temporal network
+    frame_features: torch.Tensor | None = None   # [B, T, D] the backbone's frame features (before the temporal network)
 
 
 class TGDFER(nn.Module):
@@ -65,7 +66,7 @@ class TGDFER(nn.Module):
         E2, S, R = self.visual_prompt(E, Z)                                      # [B, C, D], [B, T, C], [B, T, C]
         G = torch.einsum("bd,bcd->bc", F.normalize(g, dim=-1), F.normalize(E2, dim=-1)) / self.cfg.tau  # [B, C]
         logits, w = self.mil(S, R, Z, G)                                         # [B, C], [B, T, C]
-        return Output(logits, R, S, w, E2, E, g)
+        return Output(logits, R, S, w, E2, E, g, features)
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         """Trainable parameters by learning-rate group: backbone, prompt (text context), head (the rest)."""

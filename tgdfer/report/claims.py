@@ -1,14 +1,11 @@
-"""The paper's claims against the records: each claim, its paired comparisons, and a verdict from the intervals.
+"""The paper's claims against the records, decided by the committed analysis plan (`paper/analysis_plan.json`).
 
-In: the records (`results/records.csv`). Out: a markdown table (`paper/tables/claims.md`, and the README's
-claims block). Why generated: a verdict written by hand goes stale with every regeneration; here it is a
-rule applied to the 95% intervals of the paired differences (`stats.paired`: the comparison run minus
-TG-DFER on the same fold and seed, clustered by fold), so a reader can check it against the tables.
-
-Each claim predicts the sign of its comparisons: removing what the paper adds (a run of the ablation or
-baseline) should *lower* the score, so the paper predicts Δ < 0. A comparison supports the claim where its
-interval lies below 0, contradicts it where above 0, and cannot tell where it holds 0. No correction for
-multiple comparisons is made, so the verdict counts comparisons instead of merging them.
+In: the records (`results/records.csv`) and the plan (`plan.py`). Out: a markdown table (`paper/tables/claims.md`, and
+the README's claims block): one row a primary comparison, with its paired difference and unadjusted 95% interval, the
+90% interval of the equivalence test, Holm's adjusted p over every primary comparison of every claim, the minimum
+detectable effect, the comparison's verdict (`decide.py`), and the claim's verdict (the plan's 'all' rule). Only the
+plan's primary metric of a claim votes; a comparison whose run or reference scores below its random floor on that
+metric is not counted.
 """
 from __future__ import annotations
 
@@ -16,87 +13,96 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .decide import decide, holm, p_value
+from .plan import RUN_NAMES, AnalysisPlan, load_plan
 
-REF = "tgdfer"
-METRIC_NAMES = {"uar": "UAR", "war": "WAR", "frame_auc_score": "frame AUC", "frame_auc_contrastive": "contrastive frame AUC"}
-RUN_NAMES = {"tgdfer+text=none": "no text", "tgdfer+text=classname": "class names only",
-             "tgdfer+text=learnable": "learnable context only", "tgdfer+text=descriptions": "descriptions without learnable context",
-             "tgdfer+visual_prompt=false": "no visual prompt", "tgdfer+temporal=none": "no temporal network",
-             "tgdfer+temporal=short": "short-term branch only", "tgdfer+temporal=long": "long-range branch only",
-             "position-prior": "position prior", "random-scores": "random scores"}
-
-# (claim of the paper, [(comparison run, metric), ...]); the paper predicts every Δ (run minus TG-DFER) < 0.
-# Counted: ablations of the claim's own part (text branch, visual prompt, temporal network), not the baselines,
-# which change several parts at once (MIL-only also changes the pooling, the visual prompt and mil_lambda);
-# for the MIL claim, the floors. Frame claims use both definitions of frame evidence.
-WEAKER_TEXT = ("tgdfer+text=none", "tgdfer+text=classname", "tgdfer+text=learnable")
-FRAME = ("frame_auc_score", "frame_auc_contrastive")
-CLAIMS = [
-    ("text guidance (descriptions of facial cues with learnable context) improves recognition",
-     [(r, m) for r in WEAKER_TEXT for m in ("uar", "war")]),
-    ("text guidance (descriptions of facial cues with learnable context) improves frame-level relevance",
-     [(r, m) for r in WEAKER_TEXT for m in FRAME]),
-    ("learnable text prompts add to the descriptions",
-     [("tgdfer+text=descriptions", m) for m in ("uar", "war") + FRAME]),
-    ("the visual prompt (cross-modal alignment) improves recognition",
-     [("tgdfer+visual_prompt=false", m) for m in ("uar", "war")]),
-    ("the visual prompt (cross-modal alignment) improves frame-level relevance",
-     [("tgdfer+visual_prompt=false", m) for m in FRAME]),
-    ("multi-grained temporal modelling improves recognition",
-     [(f"tgdfer+temporal={t}", m) for t in ("none", "short", "long") for m in ("uar", "war")]),
-    ("MIL from clip labels only gives frame-level relevance beyond where expressions tend to be",
-     [(f, m) for m in FRAME for f in ("position-prior", "random-scores")]),
-]
+METRIC_NAMES = {"uar": "UAR", "war": "WAR", "war_dfew": "WAR (DFEW freq.)", "frame_auc_score": "frame AUC (score)",
+                "frame_auc_contrastive": "frame AUC (contrastive)"}
+BELOW = "below its floor: not counted"
 
 
-def outcome(e: stats.Estimate) -> str:
-    """'supports' (interval below 0), 'contradicts' (above 0), 'cannot tell' (holds 0 or no interval)."""
-    if np.isnan(e.lo):
-        return "cannot tell"
-    return "supports" if e.hi < 0 else "contradicts" if e.lo > 0 else "cannot tell"
+def floor_of(metric: str, n_classes: int = 7) -> float:
+    """The random floor of a metric: chance UAR 1/C; random frame scores 0.5."""
+    return 1 / n_classes if metric in ("uar", "war", "war_dfew") else 0.5
 
 
-def verdict(outcomes: list[str]) -> str:
-    n, s, c = len(outcomes), outcomes.count("supports"), outcomes.count("contradicts")
-    if n == 0:
+def _values(rec, name, metric, ds):
+    return stats.run_values(rec, name, metric, ds).dropna()
+
+
+def comparisons(rec: pd.DataFrame, plan: AnalysisPlan, dataset: str = "synth") -> list[dict]:
+    """Every primary comparison of the plan: its Estimate, p, and whether a side sits below its floor."""
+    out = []
+    for claim, comp in plan.primary:
+        run, ref = _values(rec, comp.run, claim.metric, dataset), _values(rec, comp.reference, claim.metric, dataset)
+        row = {"claim": claim, "comp": comp, "e": stats.NONE, "p": float("nan"), "below": False}
+        if not run.empty and not ref.empty:
+            e = stats.paired(run, ref)
+            f = floor_of(claim.metric)
+            below = [RUN_NAMES.get(n, n) for n, v in ((comp.run, run), (comp.reference, ref)) if v.value.mean() < f]
+            row.update(e=e, p=float("nan") if below else p_value(e), below=", ".join(below))
+        out.append(row)
+    return out
+
+
+def claim_verdict(words: list[str]) -> str:
+    """The plan's 'all' rule over a claim's comparison verdicts."""
+    if not words or "not run" in words:
         return "not run"
-    if s and c:
-        return f"mixed ({s} support, {c} contradict, of {n})"
-    for k, word in ((s, "supports"), (c, "contradicts")):
-        if k:                                   # a minority of deciding comparisons is weak evidence
-            return f"**{word}** ({k} of {n} comparisons)" if 2 * k >= n else f"weakly {word} ({k} of {n} comparisons)"
-    return f"cannot tell (0 of {n} comparisons decide)"
+    if "contradicts" in words:
+        return "**contradicts**"
+    if "no effect larger than the margin" in words:
+        return "no effect larger than the margin"
+    if all(w == "supports" for w in words):
+        return "**supports**"
+    return "cannot tell"
 
 
-def claims_table(rec: pd.DataFrame, dataset: str = "synth") -> pd.DataFrame:
-    """One row a claim: its comparisons (Δ [95% CI], the outcome's mark) and the verdict."""
-    rows = []
-    for claim, comparisons in CLAIMS:
-        parts, outcomes = [], []
-        for run, metric in comparisons:
-            key = stats.war_key(rec, dataset) if metric == "war" else metric      # balanced tests: WAR under DFEW's
-            ref, other = (stats.run_values(rec, r, key, dataset).dropna() for r in (REF, run))
-            if ref.empty or other.empty:
-                parts.append(f"{RUN_NAMES[run]} Δ {METRIC_NAMES[metric]}: not run")
-                continue
-            e = stats.paired(other, ref)
-            outcomes.append(outcome(e))
-            mark = {"supports": " (supports)", "contradicts": " (contradicts)"}.get(outcomes[-1], "")
-            parts.append(f"{RUN_NAMES[run]} Δ {METRIC_NAMES[metric]} {stats.pct(e, sign=True)}{mark}")
-        rows.append({"claim of the paper": claim, "comparisons (Δ: the comparison minus TG-DFER, 95% CI)": "; ".join(parts),
-                     "verdict on this benchmark": verdict(outcomes)})
-    return pd.DataFrame(rows)
+def claims_table(rec: pd.DataFrame, dataset: str = "synth", plan: AnalysisPlan | None = None) -> pd.DataFrame:
+    """One row a primary comparison (module docstring); the claim's verdict on its first row."""
+    plan = plan or load_plan()
+    rows = comparisons(rec, plan, dataset)
+    adjusted = holm([r["p"] for r in rows])
+    m = sum(not np.isnan(p) for p in adjusted) or 1
+    out, words, current = [], {}, None
+    for r, p_adj in zip(rows, adjusted):
+        c, k, e = r["claim"], r["comp"], r["e"]
+        if e.unit == "none":
+            word, d = "not run", None
+        else:
+            d = decide(e, c.direction, p_adj, plan.margin, plan.alpha, comparisons=m)
+            word = "cannot tell" if r["below"] else d.verdict
+        words.setdefault(c.id, []).append(word)
+        fmt = (lambda x: "-" if x is None or np.isnan(x) else f"{100 * x:+.1f}")
+        out.append({"claim of the paper": c.claim if c is not current else "",
+                    "metric": METRIC_NAMES[c.metric] if c is not current else "",
+                    "comparison (Δ = run minus reference)": f"{RUN_NAMES.get(k.run, k.run)} vs {RUN_NAMES.get(k.reference, k.reference)}",
+                    "Δ [95% CI, unadjusted]": stats.pct(e, sign=True),
+                    "90% CI (equivalence)": "-" if d is None or np.isnan(d.equivalence[0]) else
+                    f"[{fmt(d.equivalence[0])}, {fmt(d.equivalence[1])}]",
+                    "p (Holm)": "-" if np.isnan(p_adj) else f"{p_adj:.3g}",
+                    "MDE (80%)": "-" if d is None else fmt(d.mde).lstrip("+"),
+                    "comparison verdict": f"{word} ({BELOW}: {r['below']})" if r["below"] else word,
+                    "_claim": c.id})
+        current = c
+    for row in out:
+        row["claim verdict"] = claim_verdict(words[row["_claim"]]) if row["claim of the paper"] else ""
+    return pd.DataFrame(out).drop(columns="_claim")
 
 
-RULE = ("Each comparison is a paired difference (the ablation run minus TG-DFER on the same fold and seed; "
-        "95% CI over folds, as in the tables); the paper predicts it below 0. Counted are the ablations of the "
-        "claim's own part (text branch, visual prompt, temporal network), not the baselines, which change several "
-        "parts at once; for the MIL claim, the floors (they have no class scores: one ranking meets both "
-        "definitions, so its 4 comparisons are 2 floors); comparisons not run are left out of the count. A "
-        "comparison supports the claim where its interval lies below 0, contradicts it where it lies above 0, and "
-        "cannot tell otherwise; the verdict counts them: 'supports' (or 'contradicts') where at least half decide "
-        "that way and none the other, 'weakly' where fewer than half do, 'mixed' where both occur (no correction "
-        "for multiple comparisons). Generated by `python -m tgdfer paper` from results/records.csv "
-        "(`tgdfer/report/claims.py`).")
+def rule(plan: AnalysisPlan | None = None) -> str:
+    plan = plan or load_plan()
+    n = len(plan.primary)
+    return (f"Decided by the analysis plan committed before the evaluation draw was run (`paper/analysis_plan.json`, "
+            f"printed in the README): one primary metric a claim; Δ = the comparison run minus its reference on the "
+            f"same fold and seed, 95% interval over the 5 independent fold means, unadjusted; p: the paired t-test of 0, "
+            f"Holm-adjusted over the {n} primary comparisons of all claims; 'supports' / 'contradicts': adjusted p < "
+            f"{plan.alpha:g} in / against the direction the paper predicts; 'no effect larger than the margin': the 90% "
+            f"interval (two one-sided tests) inside ±{100 * plan.margin:g} points; 'cannot tell' otherwise, with the "
+            f"minimum detectable effect (80% power at {plan.alpha:g}/{n}); a comparison with a side below its random "
+            "floor on the metric is not counted. A claim is supported only where all its comparisons support it. "
+            "Secondary metrics and comparisons are in the other tables and do not vote. Generated by "
+            "`python -m tgdfer paper` from results/records.csv (`tgdfer/report/claims.py`).")
 
-__all__ = ["CLAIMS", "claims_table", "outcome", "verdict", "RULE"]
+
+__all__ = ["claims_table", "comparisons", "claim_verdict", "floor_of", "rule", "RUN_NAMES", "METRIC_NAMES"]

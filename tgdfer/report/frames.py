@@ -6,7 +6,9 @@ chance) and their run-level summary, for two definitions of frame evidence: `sco
 labelled class's per-frame score, and `contrastive` = S[:, y] - mean over c != y of S[:, c]. S is
 `instance_scores` [N, T, C]; runs written before it was stored give log(relevance), which ranks the
 frames of a clip identically under both definitions. Floors: a position prior from the training split
-of the fold and random scores (seeded by fold and run seed), on the same test clips.
+of the fold, random scores (seeded by fold and run seed), and a class-agnostic change detector (each frame's
+cosine distance from the clip's first sampled frame in the frozen backbone's features, no training; stored by
+runs as `frame_change`), on the same test clips.
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from scipy.stats import rankdata
 
 DEFINITIONS = ("score", "contrastive")
 K = 4
-PRIOR, RANDOM = "position-prior", "random-scores"
-FLOOR_NAMES = {PRIOR: "position prior (training split)", RANDOM: "random scores"}
+PRIOR, RANDOM, CHANGE = "position-prior", "random-scores", "change-detector"
+FLOOR_NAMES = {PRIOR: "position prior (training split)", RANDOM: "random scores",
+               CHANGE: "change detector (distance from the first frame, no training)"}
 RANDOM_SALT = 20251111
 
 
@@ -139,9 +142,11 @@ def floor_clips(params: dict, rel: dict, truth: np.ndarray, seed: int, k: int = 
     prior = position_prior(params, T)
     if prior is not None:
         scores[PRIOR] = np.broadcast_to(prior, (N, T))
+    if "frame_change" in rel:
+        scores[CHANGE] = np.asarray(rel["frame_change"], float)
     return {name: _table(rel["clip_ids"], {d: clip_scores(s, truth, k) for d in DEFINITIONS}, k)
             for name, s in scores.items()}
 
 
 __all__ = ["has_frame_evidence", "frame_evidence", "sampled_truth", "auc_rows", "topk_rows", "clip_scores",
-           "summary", "run_clips", "position_prior", "floor_clips", "DEFINITIONS", "PRIOR", "RANDOM", "FLOOR_NAMES"]
+           "summary", "run_clips", "position_prior", "floor_clips", "DEFINITIONS", "PRIOR", "RANDOM", "CHANGE", "FLOOR_NAMES"]

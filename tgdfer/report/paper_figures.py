@@ -113,7 +113,16 @@ def write_figures(results: str | Path, out: str | Path) -> dict[str, Path]:
     files.update(_relevance_figures(r["examples"], out))
     files.update(_curves_figure(r["history"], out))
     files.update(_frame_auc_figure(r["records"], r["frame_clips"], out))
+    files.update(_training_size_figure(r["records"], out))
     return files
+
+
+def _training_size_figure(rec: pd.DataFrame, out: Path) -> dict[str, Path]:
+    from .training_size import curve_figure, curve_values
+
+    if curve_values(rec).empty:
+        return {}
+    return {"training_size": _save(curve_figure(rec), out / "training_size.png", dpi=110)}
 
 
 def write_crop_figure(out: str | Path) -> Path:

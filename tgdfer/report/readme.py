@@ -11,6 +11,7 @@ from ..io import atomic_write_text
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
+PLAN_START, PLAN_END = "<!-- plan:start -->", "<!-- plan:end -->"
 
 
 def readme_block(tables: str | Path, name: str = "main_results.md", start: str = README_START,
@@ -25,15 +26,16 @@ def _replace_block(text: str, block: str, start: str, end: str) -> str:
 
 
 def update_readme(readme: str | Path, tables: str | Path) -> bool:
-    """Replace the README's results block with the main table, and its claims block (where the README has
-    one and the records hold ablations) with the claims table; returns True when it changed."""
+    """Replace the README's results block with the main table, and its claims and plan blocks (where the README has
+    them and the records hold ablations) with the claims table and the analysis plan; returns True when it changed."""
     readme = Path(readme)
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         raise ValueError(f"{readme} has no {README_START} ... {README_END} block")
     new = _replace_block(text, readme_block(tables), README_START, README_END)
-    if CLAIMS_START in new and CLAIMS_END in new and (Path(tables) / "claims.md").is_file():
-        new = _replace_block(new, readme_block(tables, "claims.md", CLAIMS_START, CLAIMS_END), CLAIMS_START, CLAIMS_END)
+    for name, start, end in (("claims.md", CLAIMS_START, CLAIMS_END), ("analysis_plan.md", PLAN_START, PLAN_END)):
+        if start in new and end in new and (Path(tables) / name).is_file():
+            new = _replace_block(new, readme_block(tables, name, start, end), start, end)
     if new != text:
         atomic_write_text(readme, new)
     return new != text

@@ -14,7 +14,8 @@ import pandas as pd
 from ..config import load_variants
 from ..io import atomic_write_text
 from . import stats
-from .claims import RULE as CLAIMS_RULE, claims_table
+from .claims import claims_table, rule as claims_rule
+from .plan import load_plan, plan_markdown
 from .frames import DEFINITIONS, FLOOR_NAMES
 
 
@@ -45,6 +46,12 @@ def _delta(rec: pd.DataFrame, run_name: str, metric: str, dataset: str) -> str:
         return "-" if _runs(rec, REF, metric, dataset).value.isna().all() else "reference"
     e = stats.paired(_runs(rec, run_name, metric, dataset), _runs(rec, REF, metric, dataset))
     return _pct(e, sign=True) + ("*" if e.excludes_zero else "")
+
+
+def _ref_cell(rec: pd.DataFrame, run_name: str, metric: str, dataset: str) -> str:
+    """TG-DFER on the row's own (fold, seed) runs: the absolute mean its Δ is paired against."""
+    own = _runs(rec, run_name, metric, dataset)[["fold", "seed"]]
+    return _pct(stats.clustered(_runs(rec, REF, metric, dataset).merge(own, on=["fold", "seed"])))
 
 
 def _n_folds(rec: pd.DataFrame, run_name: str, dataset: str) -> tuple[int, int]:
@@ -184,7 +191,8 @@ def ablation_table(rec: pd.DataFrame, variants: dict, confusion: pd.DataFrame | 
     for axis, setting, name in spec:
         folds, seeds = _n_folds(rec, name, ds)
         rows.append({"axis": axis, "setting": setting, "run": name, "folds x seeds": f"{folds} x {seeds}",
-                     "UAR": _cell(rec, name, "uar", ds), "Δ UAR": _delta(rec, name, "uar", ds),
+                     "UAR": _cell(rec, name, "uar", ds), "TG-DFER UAR, same runs": _ref_cell(rec, name, "uar", ds),
+                     "Δ UAR": _delta(rec, name, "uar", ds),
                      "WAR": _cell(rec, name, stats.war_key(rec, ds), ds),
                      "Δ WAR": _delta(rec, name, stats.war_key(rec, ds), ds),
                      "frame AUC": _frame_cell(rec, name, auc, ds), "Δ frame AUC": _frame_cell(rec, name, auc, ds, True)})
@@ -196,7 +204,8 @@ def ablation_table(rec: pd.DataFrame, variants: dict, confusion: pd.DataFrame | 
                      "frame AUC": _cell(rec, name, auc, ds), "Δ frame AUC": _delta(rec, name, auc, ds)})
     folds, seeds = _n_folds(rec, REF, ds)
     note = (f"{_folds_note(ds, folds, seeds)} for TG-DFER, last epoch; each row's own runs in its 'folds x seeds' "
-            "column, and its Δ pairs them with TG-DFER's runs of the same fold and seed")
+            "column; 'TG-DFER UAR, same runs' is TG-DFER's mean over exactly those folds and seeds, and each Δ pairs the "
+            "row's runs with TG-DFER's runs of the same fold and seed")
     return pd.DataFrame(rows), note
 
 
@@ -313,7 +322,18 @@ def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
     if loc is not None:
         files["localisation"] = atomic_write_text(out / "localisation.md", loc)
     if rec.run_name.str.startswith("tgdfer+").any():
-        files["claims"] = atomic_write_text(out / "claims.md", CLAIMS_RULE + "\n\n" + _md(claims_table(rec)))
+        plan = load_plan()
+        files["claims"] = atomic_write_text(out / "claims.md", claims_rule(plan) + "\n\n" + _md(claims_table(rec, plan=plan)))
+        files["analysis_plan"] = atomic_write_text(out / "analysis_plan.md", plan_markdown(plan))
+    from .training_size import curve_table
+
+    curve = curve_table(rec)
+    if len(curve):
+        files["training_size"] = atomic_write_text(out / "training_size.md", (
+            "Training-size curve (secondary in the analysis plan: no vote): UAR in % when each fold's training draw is cut "
+            "to a share (stratified by class; the same clips for every variant and seed of a fold), last epoch; "
+            f"{stats.method()}; TG-DFER minus a control paired by fold and seed, * where its unadjusted interval "
+            "excludes 0. The 100% row is the primary runs of the curve's seeds.\n\n" + _md(curve)))
     pc = per_class_table(rec, class_names("dfew"), conf)
     files["per_class"] = atomic_write_text(out / "per_class.md", (
         f"TG-DFER per-class recall, UAR and WAR (last epoch, in %); {stats.method()}. {_chance_note(rec)} "

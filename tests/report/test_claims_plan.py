@@ -1,0 +1,87 @@
+"""The claims table decides from the analysis plan: Holm over every primary comparison, four verdicts, the floor rule."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tgdfer.report.claims import claims_table
+from tgdfer.report.plan import load_plan
+
+
+def _plan(tmp_path, claims, margin=0.03):
+    raw = {"alpha": 0.05, "margin": margin, "correction": "holm", "claims": claims}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(raw))
+    return load_plan(path)
+
+
+def _records(values: dict[str, list[float]], metric="uar") -> pd.DataFrame:
+    """values: run name -> one value a fold (5 folds, seed 0)."""
+    rows = [dict(dataset="synth", run_name=name, fold=f + 1, seed=0, metric=metric, which="last", value=v)
+            for name, vs in values.items() for f, v in enumerate(vs)]
+    return pd.DataFrame(rows)
+
+
+def _claim(cid, run, metric="uar", reference="tgdfer"):
+    return {"id": cid, "claim": cid, "metric": metric, "direction": -1,
+            "comparisons": [{"run": run, "reference": reference}]}
+
+
+def test_four_verdicts_from_the_plan(tmp_path):
+    ref = np.array([0.50, 0.52, 0.48, 0.51, 0.49])
+    wobble = np.array([0.004, -0.003, 0.002, -0.004, 0.001])
+    rec = _records({"tgdfer": ref, "lower": ref - 0.06 + wobble, "higher": ref + 0.06 + wobble,
+                    "same": ref + wobble, "noisy": ref + np.array([0.1, -0.12, 0.08, -0.09, 0.02])})
+    plan = _plan(tmp_path, [_claim(n, n) for n in ("lower", "higher", "same", "noisy", "absent")])
+    t = claims_table(rec, plan=plan).set_index("claim of the paper")
+    assert t.loc["lower", "claim verdict"] == "**supports**"
+    assert t.loc["higher", "claim verdict"] == "**contradicts**"
+    assert t.loc["same", "claim verdict"] == "no effect larger than the margin"
+    assert t.loc["noisy", "claim verdict"] == "cannot tell" and float(t.loc["noisy", "MDE (80%)"]) > 10
+    assert t.loc["absent", "claim verdict"] == "not run"
+
+
+def test_holm_counts_every_primary_comparison(tmp_path):
+    ref = np.array([0.50, 0.52, 0.48, 0.51, 0.49])
+    rec = _records({"tgdfer": ref, "a": ref - 0.02 + np.array([0.004, -0.006, 0.001, 0.008, -0.007])})
+    alone = claims_table(rec, plan=_plan(tmp_path, [_claim("a", "a")]))
+    many = claims_table(rec, plan=_plan(tmp_path, [_claim("a", "a")] + [_claim(f"x{i}", "a") for i in range(5)]))
+    assert float(many["p (Holm)"][0]) > float(alone["p (Holm)"][0])
+
+
+def test_a_comparison_below_its_floor_is_not_counted(tmp_path):
+    ref = np.array([0.80, 0.82, 0.78, 0.81, 0.79])
+    rec = _records({"tgdfer": ref, "broken": ref - 0.4 + np.array([0.01, -0.01, 0.0, 0.02, -0.02])},
+                   metric="frame_auc_contrastive")
+    t = claims_table(rec, plan=_plan(tmp_path, [_claim("f", "broken", "frame_auc_contrastive")]))
+    assert t["claim verdict"][0] == "cannot tell" and "below its floor" in t["comparison verdict"][0]
+
+
+def test_plan_errors_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="metric"):
+        _plan(tmp_path, [_claim("c", "r", metric="accuracy")])
+    with pytest.raises(FileNotFoundError, match="analysis plan"):
+        load_plan(tmp_path / "missing.json")
+
+
+def test_the_committed_plan_names_runs_the_protocol_makes():
+    from tgdfer.experiments.plan import plan_runs
+    from tgdfer.experiments.protocol import PROTOCOL as P
+    from tgdfer.paths import run_name
+    from tgdfer.report.frames import FLOOR_NAMES
+
+    plan = load_plan()
+    made = {run_name(r.variant, r.overrides) for r in plan_runs(
+        P.config, P.folds, P.seeds, True, P.ablation_folds, P.ablation_seeds, primary=P.primary,
+        primary_baselines=P.primary_baselines, primary_seeds=P.primary_seeds)
+        if r.seed in P.primary_seeds and r.fold in P.folds}
+    seeds = {}
+    for r in plan_runs(P.config, P.folds, P.seeds, True, P.ablation_folds, P.ablation_seeds, primary=P.primary,
+                       primary_baselines=P.primary_baselines, primary_seeds=P.primary_seeds):
+        seeds.setdefault(run_name(r.variant, r.overrides), set()).add(r.seed)
+    for _, comp in plan.primary:
+        for name in (comp.run, comp.reference):
+            assert name in made or name in FLOOR_NAMES, name
+            if name not in FLOOR_NAMES:           # a primary comparison runs on every primary seed
+                assert seeds[name] == set(P.primary_seeds), name
