@@ -5,8 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tgdfer.report import stats
 from tgdfer.report.claims import claims_table
 from tgdfer.report.plan import load_plan
+
+
+@pytest.fixture(autouse=True)
+def independent_folds():
+    stats.use_design(True)           # the evaluation draw's design: folds are independent draws
+    yield
 
 
 def _plan(tmp_path, claims, margin=0.03):
@@ -48,6 +55,15 @@ def test_holm_counts_every_primary_comparison(tmp_path):
     alone = claims_table(rec, plan=_plan(tmp_path, [_claim("a", "a")]))
     many = claims_table(rec, plan=_plan(tmp_path, [_claim("a", "a")] + [_claim(f"x{i}", "a") for i in range(5)]))
     assert float(many["p (Holm)"][0]) > float(alone["p (Holm)"][0])
+
+
+def test_a_below_floor_or_missing_comparison_keeps_its_place_in_holms_family(tmp_path):
+    ref = np.array([0.50, 0.52, 0.48, 0.51, 0.49])
+    rec = _records({"tgdfer": ref, "a": ref - 0.02 + np.array([0.004, -0.006, 0.001, 0.008, -0.007])})
+    with_missing = claims_table(rec, plan=_plan(tmp_path, [_claim("a", "a"), _claim("b", "absent")]))
+    alone = claims_table(rec, plan=_plan(tmp_path, [_claim("a", "a")]))
+    assert float(with_missing["p (Holm)"][0]) == pytest.approx(2 * float(alone["p (Holm)"][0]))
+    assert float(with_missing["MDE (80%)"][0]) > float(alone["MDE (80%)"][0])
 
 
 def test_a_comparison_below_its_floor_is_not_counted(tmp_path):

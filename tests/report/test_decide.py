@@ -73,3 +73,7 @@ def test_equivalence_interval_is_the_90_percent_t_interval_and_mde_exceeds_it():
     se, df = standard_error(e)
     assert np.isclose(hi - lo, 2 * st.t.ppf(0.95, df) * se)
     assert min_detectable(e) > st.t.ppf(0.975, df) * se
+    # at the MDE the two-sided t-test has 80% power (noncentral t), at alpha / 12 too
+    for alpha in (0.05, 0.05 / 12):
+        d, c = min_detectable(e, alpha) / se, st.t.ppf(1 - alpha / 2, df)
+        assert np.isclose(st.nct.sf(c, df, d) + st.nct.cdf(-c, df, d), 0.8, atol=1e-6)

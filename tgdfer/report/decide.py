@@ -36,10 +36,12 @@ def standard_error(e: Estimate, level: float = LEVEL) -> tuple[float, int]:
 
 
 def p_value(e: Estimate) -> float:
-    """Two-sided p of the t-test of 0 behind `e` (nan without an interval)."""
+    """Two-sided p of the t-test of 0 behind `e` (nan without an interval; 0 or 1 where the se is 0)."""
     se, df = standard_error(e)
-    if not df or se == 0:
+    if not df:
         return float("nan")
+    if se == 0:
+        return 0.0 if e.mean != 0 else 1.0
     return float(2 * st.t.sf(abs(e.mean / se), df))
 
 
@@ -67,11 +69,20 @@ def equivalence_interval(e: Estimate, level: float = 0.90) -> tuple[float, float
 
 
 def min_detectable(e: Estimate, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest true difference a two-sided test at `alpha` finds with probability `power`, at this standard error."""
+    """Smallest true difference a two-sided t-test at `alpha` finds with probability `power`, at this standard error:
+    the noncentrality d at which the noncentral t (df of the Estimate) exceeds the critical value with probability
+    `power`, times the se. (The shortcut (t_{1-alpha/2} + t_power) se gives 73% power, not 80, at df 4 and alpha/12.)"""
+    from scipy.optimize import brentq
+
     se, df = standard_error(e)
     if not df:
         return float("nan")
-    return float((st.t.ppf(1 - alpha / 2, df) + st.t.ppf(power, df)) * se)
+    c = st.t.ppf(1 - alpha / 2, df)
+
+    def short(d: float) -> float:          # scipy's nct gives nan deep in a tail: the lower tail is then 0, the upper 1
+        upper, lower = st.nct.sf(c, df, d), st.nct.cdf(-c, df, d)
+        return float(np.nan_to_num(upper, nan=1.0) + np.nan_to_num(lower, nan=0.0)) - power
+    return float(brentq(short, 0.0, 40.0) * se)
 
 
 @dataclass(frozen=True)

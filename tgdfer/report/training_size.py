@@ -35,8 +35,8 @@ def curve_values(rec: pd.DataFrame, metric: str = "uar", dataset: str = "synth")
     small = out[out.fraction < 1]
     if small.empty:
         return small
-    seeds = set(small.seed)                     # the share 1.0 on the curve's seeds only
-    return out[(out.fraction < 1) | out.seed.isin(seeds)]
+    pairs = small[["fold", "seed"]].drop_duplicates()       # the share 1.0 on the curve's folds and seeds only
+    return pd.concat([small, out[out.fraction == 1].merge(pairs, on=["fold", "seed"])], ignore_index=True)
 
 
 def curve_table(rec: pd.DataFrame, metric: str = "uar", dataset: str = "synth") -> pd.DataFrame:
