@@ -152,7 +152,9 @@ def variant_rows(rec: pd.DataFrame, variants: dict, dataset: str | None = None) 
     ds = dataset or rec[rec.run_name.isin(abl)].dataset.mode().iloc[0]
     from ..config import load_config
 
-    default, have, rows = load_config("tgdfer-tiny").model, set(rec[rec.dataset == ds].run_name), []
+    ref = rec[(rec.dataset == ds) & (rec.run_name == REF)]
+    config = ref.config.mode().iloc[0] if "config" in ref and len(ref) else "tgdfer-tiny"     # the records' own config
+    default, have, rows = load_config(config).model, set(rec[rec.dataset == ds].run_name), []
     for axis, spec in variants["ablations"].items():
         key = spec["key"].split(".")[-1]
         axis_rows = []
