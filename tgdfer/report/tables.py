@@ -153,7 +153,10 @@ def variant_rows(rec: pd.DataFrame, variants: dict, dataset: str | None = None) 
     from ..config import load_config
 
     ref = rec[(rec.dataset == ds) & (rec.run_name == REF)]
+    from ..config import list_configs
+
     config = ref.config.mode().iloc[0] if "config" in ref and len(ref) else "tgdfer-tiny"     # the records' own config
+    config = config if config in list_configs() else "tgdfer-tiny"       # records of a config file outside the package
     default, have, rows = load_config(config).model, set(rec[rec.dataset == ds].run_name), []
     for axis, spec in variants["ablations"].items():
         key = spec["key"].split(".")[-1]
