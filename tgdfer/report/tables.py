@@ -199,17 +199,21 @@ def ablation_table(rec: pd.DataFrame, variants: dict, confusion: pd.DataFrame | 
                      "UAR": _cell(rec, name, "uar", ds), "TG-DFER UAR, same runs": _ref_cell(rec, name, "uar", ds),
                      "Δ UAR": _delta(rec, name, "uar", ds),
                      "WAR": _cell(rec, name, stats.war_key(rec, ds), ds),
+                     "TG-DFER WAR, same runs": _ref_cell(rec, name, stats.war_key(rec, ds), ds),
                      "Δ WAR": _delta(rec, name, stats.war_key(rec, ds), ds),
-                     "frame AUC": _frame_cell(rec, name, auc, ds), "Δ frame AUC": _frame_cell(rec, name, auc, ds, True)})
+                     "frame AUC": _frame_cell(rec, name, auc, ds),
+                     "TG-DFER frame AUC, same runs": "-" if _frame_cell(rec, name, auc, ds) == "-" else _ref_cell(rec, name, auc, ds),
+                     "Δ frame AUC": _frame_cell(rec, name, auc, ds, True)})
     uar, war = chance(rec, pd.DataFrame() if confusion is None else confusion, ds)
     rows.append({**{k: "-" for k in rows[0]}, "axis": "floor", "setting": "chance (UAR: 1/C; WAR: majority-class share)",
                  "UAR": uar, "WAR": war})
     for name, label in FLOOR_NAMES.items():
         rows.append({**{k: "-" for k in rows[0]}, "axis": "floor", "setting": label, "run": name,
-                     "frame AUC": _cell(rec, name, auc, ds), "Δ frame AUC": _delta(rec, name, auc, ds)})
+                     "frame AUC": _cell(rec, name, auc, ds), "TG-DFER frame AUC, same runs": _ref_cell(rec, name, auc, ds),
+                     "Δ frame AUC": _delta(rec, name, auc, ds)})
     folds, seeds = _n_folds(rec, REF, ds)
     note = (f"{_folds_note(ds, folds, seeds)} for TG-DFER, last epoch; each row's own runs in its 'folds x seeds' "
-            "column; 'TG-DFER UAR, same runs' is TG-DFER's mean over exactly those folds and seeds, and each Δ pairs the "
+            "column; 'TG-DFER ..., same runs' is TG-DFER's mean over exactly those folds and seeds, and each Δ pairs the "
             "row's runs with TG-DFER's runs of the same fold and seed")
     return pd.DataFrame(rows), note
 
@@ -227,6 +231,8 @@ def localisation_table(rec: pd.DataFrame, variants: dict, dataset: str, definiti
         m = {k: f"frame_{k}_{definition}" for k in ("auc", "auc_below_half", "pointing", f"top{K}")}
         rows.append({"variant": label, "run": name, "per-frame class evidence": _evidence(rec, name, dataset),
                      "AUC": _frame_cell(rec, name, m["auc"], dataset), "Δ AUC": _frame_cell(rec, name, m["auc"], dataset, True),
+                     "TG-DFER AUC, same runs": "-" if _frame_cell(rec, name, m["auc"], dataset) == "-"
+                     else _ref_cell(rec, name, m["auc"], dataset),
                      "clips with AUC < 0.5": _frame_cell(rec, name, m["auc_below_half"], dataset),
                      "pointing (top-1 hit)": _frame_cell(rec, name, m["pointing"], dataset),
                      "Δ pointing": _frame_cell(rec, name, m["pointing"], dataset, True),
@@ -299,7 +305,8 @@ def _localisation_md(rec: pd.DataFrame, variants: dict) -> str | None:
     ds = frame.dataset.mode().iloc[0]
     folds, seeds = _n_folds(rec, REF, ds)
     text = (f"Frame localisation ({_folds_note(ds, folds, seeds)}, last epoch); in %. {FRAME_DEFINITION} "
-            f"{stats.method()}. {stats.PAIRED}.\n")
+            f"{stats.method()}. {stats.PAIRED}. 'TG-DFER AUC, same runs': TG-DFER's mean over exactly the row's own "
+            "folds and seeds (rows on one seed a fold are paired with TG-DFER's seed-0 runs).\n")
     if not rec.metric.str.startswith("frame_").any():
         text += ("\nThese records hold no frame-evidence scores (written before `collect` computed them): "
                  "run `python -m tgdfer collect` on the run folders, then `python -m tgdfer paper`.\n")
