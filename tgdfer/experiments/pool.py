@@ -78,6 +78,30 @@ def run_one(spec: RunSpec) -> dict:
             "seconds": res.metrics.get("seconds", {}), **res.metrics["last"]}
 
 
+def validation_run(layout: str, root, cache, fold: int, seed: int, config: str, variant: str, overrides: dict) -> dict:
+    """Train one run on the fold's training split minus its validation split (`train.val_fraction` in `overrides`) and
+    score the validation split at the last epoch; nothing is kept and no test split is read (the tuning runners)."""
+    import tempfile
+
+    import numpy as np
+    import torch
+
+    from ..engine.run import build_run, evaluate_epoch, train_epoch
+
+    torch.set_num_threads(1)
+    cfg = load_config(config, variant, overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = RunSpec(layout, str(root), fold, cfg, variant, overrides, seed=seed, device="cpu", run_dir=tmp,
+                       cache_dir=str(cache))
+        run = build_run(spec, cfg, verbose=False)
+        row = {}
+        for epoch in range(run.epochs):
+            row = train_epoch(run, epoch)
+        evaluate_epoch(run, run.epochs - 1, row)
+    return {"val_uar": row["val_uar"], "val_war": row["val_war"], "val_frame_auc": row.get("val_frame_auc", np.nan),
+            "val_clips": len(run.data.val_t)}
+
+
 def time_split(results: list[dict]) -> str:
     """One line: the runs' seconds by phase, summed over runs (the processes' own time, not the wall clock)."""
     total: dict[str, float] = {}

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..io import atomic_write_text
@@ -34,26 +32,11 @@ RULE = ("highest mean validation UAR; settings within 1 point of it are tied, an
 
 def tune_one(job: dict) -> dict:
     """One tuning run: train on the fold's training split minus validation, score the validation split."""
-    import torch
+    from .pool import validation_run
 
-    from ..config import load_config
-    from ..engine.run import build_run, evaluate_epoch, train_epoch
-    from ..runspec import RunSpec
-
-    torch.set_num_threads(1)
-    cfg = load_config("tgdfer-tiny", "tgdfer", {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]})
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = RunSpec("dfew", job["root"], job["fold"], cfg, "tgdfer", expand(job["setting"]), seed=job["seed"],
-                       device="cpu", run_dir=tmp, cache_dir=job["cache"])       # nothing is written: no test read
-        run = build_run(spec, cfg, verbose=False)
-        row = {}
-        for epoch in range(run.epochs):
-            row = train_epoch(run, epoch)
-            if epoch == run.epochs - 1:
-                evaluate_epoch(run, epoch, row)
-    return {**{k.split(".")[-1]: v for k, v in job["setting"].items()}, "fold": job["fold"], "seed": job["seed"],
-            "val_uar": row["val_uar"], "val_war": row["val_war"], "val_frame_auc": row.get("val_frame_auc", np.nan),
-            "val_clips": len(run.data.val_t)}
+    over = {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
+    scores = validation_run("dfew", job["root"], job["cache"], job["fold"], job["seed"], "tgdfer-tiny", "tgdfer", over)
+    return {**{k.split(".")[-1]: v for k, v in job["setting"].items()}, "fold": job["fold"], "seed": job["seed"], **scores}
 
 
 def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:

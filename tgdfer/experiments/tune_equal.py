@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..io import atomic_write_text
@@ -47,26 +45,14 @@ def variants(config: str) -> list[tuple[str, dict]]:
 
 def tune_run(job: dict) -> dict:
     """One run: train `job['variant']` with the setting on the fold's training draw minus validation; score it."""
-    import torch
+    from .pool import validation_run
 
-    from ..config import load_config
-    from ..engine.run import build_run, evaluate_epoch, train_epoch
-    from ..runspec import RunSpec
-
-    torch.set_num_threads(1)
     over = {**job["overrides"], **expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
-    cfg = load_config(job["config"], job["variant"], over)
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = RunSpec(job["layout"], job["root"], job["fold"], cfg, job["variant"], over, seed=job["seed"],
-                       device="cpu", run_dir=tmp, cache_dir=job["cache"])      # nothing kept: no test split read
-        run = build_run(spec, cfg, verbose=False)
-        row = {}
-        for epoch in range(run.epochs):
-            row = train_epoch(run, epoch)
-        evaluate_epoch(run, run.epochs - 1, row)
+    scores = validation_run(job["layout"], job["root"], job["cache"], job["fold"], job["seed"], job["config"],
+                            job["variant"], over)
+    scores.pop("val_clips")
     return {"variant": run_name(job["variant"], job["overrides"]),
-            **{k.split(".")[-1]: v for k, v in job["setting"].items()}, "fold": job["fold"], "seed": job["seed"],
-            "val_uar": row["val_uar"], "val_war": row["val_war"], "val_frame_auc": row.get("val_frame_auc", np.nan)}
+            **{k.split(".")[-1]: v for k, v in job["setting"].items()}, "fold": job["fold"], "seed": job["seed"], **scores}
 
 
 def choose(table: pd.DataFrame, grid: dict = GRID) -> tuple[pd.DataFrame, pd.DataFrame]:

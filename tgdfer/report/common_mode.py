@@ -26,17 +26,19 @@ VARIANTS = ("tgdfer", "tgdfer+text=none", "tgdfer+text=classname", "tgdfer+text=
             "tgdfer+text=descriptions", "tgdfer+descriptions=facs-permuted", "mil-only")
 
 
-def split_scores(S: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """[N, T, C] scores, [N] labels -> {'score', 'common', 'contrastive'}: [N, T] each."""
-    own = S[np.arange(len(y)), :, y]
-    return {"score": own, "common": S.mean(-1), "contrastive": own - (S.sum(-1) - own) / (S.shape[-1] - 1)}
+def split_scores(rel: dict) -> dict[str, np.ndarray]:
+    """A run's relevance arrays -> {'score', 'common', 'contrastive'}: [N, T] each (score and contrastive as
+    `frames.frame_evidence` defines them; common: the mean over classes)."""
+    parts = {d: fr.frame_evidence(rel, d) for d in fr.DEFINITIONS}
+    parts["common"] = np.asarray(rel["instance_scores"], float).mean(-1)
+    return parts
 
 
 def run_row(run_dir: Path) -> dict:
     rel = dict(np.load(run_dir / "relevance.npz", allow_pickle=False))
     p = json.loads((run_dir / "params.json").read_text())
     truth = fr.sampled_truth(p["root"], rel["clip_ids"], rel["frame_index"])
-    parts = split_scores(np.asarray(rel["instance_scores"], float), np.asarray(rel["labels"], int))
+    parts = split_scores(rel)
     row = {k: float(np.nanmean(fr.auc_rows(v, truth))) for k, v in parts.items()}
     row["common_share"] = float(parts["common"].var(1).mean() / parts["score"].var(1).mean())
     return row
