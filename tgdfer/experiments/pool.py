@@ -78,7 +78,7 @@ def run_one(spec: RunSpec) -> dict:
             "seconds": res.metrics.get("seconds", {}), **res.metrics["last"]}
 
 
-def validation_run(layout: str, root, cache, fold: int, seed: int, config: str, variant: str, overrides: dict) -> dict:
+def validation_run(layout: str, root, cache, fold: int, seed: int, *, config: str, variant: str, overrides: dict) -> dict:
     """Train one run on the fold's training split minus its validation split (`train.val_fraction` in `overrides`) and
     score the validation split at the last epoch; nothing is kept and no test split is read (the tuning runners)."""
     import tempfile

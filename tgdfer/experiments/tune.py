@@ -35,7 +35,8 @@ def tune_one(job: dict) -> dict:
     from .pool import validation_run
 
     over = {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
-    scores = validation_run("dfew", job["root"], job["cache"], job["fold"], job["seed"], "tgdfer-tiny", "tgdfer", over)
+    scores = validation_run("dfew", job["root"], job["cache"], job["fold"], job["seed"], config="tgdfer-tiny",
+                            variant="tgdfer", overrides=over)
     return {**{k.split(".")[-1]: v for k, v in job["setting"].items()}, "fold": job["fold"], "seed": job["seed"], **scores}
 
 

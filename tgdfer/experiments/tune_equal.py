@@ -48,8 +48,8 @@ def tune_run(job: dict) -> dict:
     from .pool import validation_run
 
     over = {**job["overrides"], **expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
-    scores = validation_run(job["layout"], job["root"], job["cache"], job["fold"], job["seed"], job["config"],
-                            job["variant"], over)
+    scores = validation_run(job["layout"], job["root"], job["cache"], job["fold"], job["seed"],
+                            config=job["config"], variant=job["variant"], overrides=over)
     scores.pop("val_clips")
     return {"variant": run_name(job["variant"], job["overrides"]),
             **{k.split(".")[-1]: v for k, v in job["setting"].items()}, "fold": job["fold"], "seed": job["seed"], **scores}
