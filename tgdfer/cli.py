@@ -447,19 +447,35 @@ def _cmd_tune(a) -> int:
     return 0
 
 
+def _count(lo: int, hi: int | None, example: str = ""):
+    """argparse type: a whole number in [lo, hi] (a count, e.g. of folds or seeds), refused at once otherwise."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < lo or (hi is not None and n > hi):
+            bound = f"from {lo} to {hi}" if hi is not None else f"at least {lo}"
+            raise argparse.ArgumentTypeError(f"{n} is a count here and must be {bound}" + (f" ({example})" if example else ""))
+        return n
+    return parse
+
+
 def _parser_demo(sub) -> None:
     dm = sub.add_parser("demo", help="the whole embedded pipeline on the generated benchmark (CPU)",
                         description="Generate the benchmark, train and evaluate TG-DFER and the three baselines (tiny "
-                                    "config, 5 folds x 3 seeds), collect, write tables and figures into build/demo/ (the "
+                                    "config, the protocol's folds x seeds: configs/protocol.json), collect, write tables "
+                                    "and figures into build/demo/ (the "
                                     "committed artefacts are not touched); with --full also the ablations: the full "
                                     "regeneration of the committed records, tables, figures and README blocks.")
     from .experiments.protocol import PROTOCOL
 
     dm.add_argument("--clips", type=int, default=PROTOCOL.clips, help=f"clips (default {PROTOCOL.clips})")
     dm.add_argument("--size", type=int, default=PROTOCOL.size, help=f"frame side (default {PROTOCOL.size})")
-    dm.add_argument("--folds", type=int, default=len(PROTOCOL.folds), help=f"folds (default {len(PROTOCOL.folds)})")
-    dm.add_argument("--seeds", type=int, default=len(PROTOCOL.seeds),
-                    help=f"seeds a (variant, fold) (default {len(PROTOCOL.seeds)})")
+    dm.add_argument("--folds", type=_count(1, len(PROTOCOL.folds), "--folds 3 runs folds 1, 2 and 3"), default=len(PROTOCOL.folds),
+                    help=f"how many folds, a count: folds 1..N (default {len(PROTOCOL.folds)})")
+    dm.add_argument("--seeds", type=_count(1, None, "--seeds 2 runs seeds 0 and 1"), default=len(PROTOCOL.seeds),
+                    help=f"how many seeds a (variant, fold), a count: seeds 0..N-1 (default {len(PROTOCOL.seeds)})")
     dm.add_argument("--full", action="store_true",
                     help="also every ablation: the full regeneration, which rewrites the committed results/, paper/ and "
                          "the README's generated blocks (make regenerate)")

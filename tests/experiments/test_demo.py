@@ -96,3 +96,16 @@ def test_a_run_records_its_seconds_by_phase(tiny_demo):
     m = json.loads(next((tmp / "runs").rglob("metrics.json")).read_text())
     assert set(m["seconds"]) == {"setup", "train", "validation", "checkpoints", "test"}
     assert m["seconds"]["train"] > 0 and sum(m["seconds"].values()) <= m["wall_seconds"] + 60
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--seeds", "0"], "--seeds: 0 is a count here and must be at least 1"),
+    (["--folds", "6"], "--folds: 6 is a count here and must be from 1 to 5"),
+    (["--folds", "two"], "--folds: 'two' is not a whole number"),
+])
+def test_demo_refuses_a_count_that_runs_nothing_before_starting(argv, says, capsys):
+    from tgdfer.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["demo", *argv])
+    assert e.value.code == 2 and says in capsys.readouterr().err
