@@ -8,6 +8,7 @@ x to the right, y down, origin at the face centre; one affine maps face units to
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -79,22 +80,42 @@ def random_identity(rng: np.random.Generator) -> Identity:
 
 def _mix(a, b, alpha: float) -> tuple:
     """Colour a*(1-alpha) + b*alpha, as a tuple of ints for cv2."""
-    alpha = float(np.clip(alpha, 0.0, 1.0))
+    alpha = min(max(float(alpha), 0.0), 1.0)
     return tuple(int(round(x * (1 - alpha) + y * alpha)) for x, y in zip(a, b))
+
+
+# The renderer draws every frame from the same few curve resolutions: their parameter tables are computed once, by the
+# same expressions as before, so every frame stays bit-identical (tests/synth/test_render_tables.py).
+@functools.lru_cache(maxsize=None)
+def _bezier_weights(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    t = np.linspace(0.0, 1.0, n)[:, None]                                       # [n, 1]
+    return _frozen((1 - t) ** 2, 2 * (1 - t) * t, t ** 2)
+
+
+@functools.lru_cache(maxsize=None)
+def _unit_circle(n: int) -> tuple[np.ndarray, np.ndarray]:
+    a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return _frozen(np.cos(a), np.sin(a))                                        # [n], [n]
+
+
+def _frozen(*arrays: np.ndarray) -> tuple:
+    """Read-only: a cached table is shared by every later call."""
+    for x in arrays:
+        x.flags.writeable = False
+    return arrays
 
 
 def _bezier(p0, p1, p2, n: int = 12) -> np.ndarray:
     """Quadratic Bezier through control points, [n, 2]."""
-    t = np.linspace(0.0, 1.0, n)[:, None]
-    return (1 - t) ** 2 * np.asarray(p0) + 2 * (1 - t) * t * np.asarray(p1) + t ** 2 * np.asarray(p2)
+    w0, w1, w2 = _bezier_weights(n)
+    return w0 * np.asarray(p0) + w1 * np.asarray(p1) + w2 * np.asarray(p2)
 
 
 def _ellipse(cx, cy, rx, ry, n: int = 32, lower_ry=None) -> np.ndarray:
     """Ellipse outline [n, 2]; `lower_ry` lets the lower half differ (an open jaw)."""
-    a = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    s = np.sin(a)
+    c, s = _unit_circle(n)
     ry_ = np.where(s > 0, ry if lower_ry is None else lower_ry, ry)
-    return np.stack([cx + rx * np.cos(a), cy + ry_ * s], axis=1)
+    return np.stack([cx + rx * c, cy + ry_ * s], axis=1)
 
 
 class _Canvas:
@@ -113,7 +134,7 @@ class _Canvas:
     def px(self, pts) -> np.ndarray:
         pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)                 # [N, 2] face units
         out = pts @ self.m[:, :2].T + self.m[:, 2]                             # [N, 2] pixels
-        return np.round(out * _SCALE).astype(np.int32)
+        return np.rint(out * _SCALE).astype(np.int32)                          # = np.round: half to even
 
     def fill(self, pts, color):
         cv2.fillPoly(self.img, [self.px(pts)], color, cv2.LINE_AA, _SHIFT)
@@ -186,18 +207,22 @@ def _draw_cheek_raise(cv: _Canvas, ident: Identity, a: dict, sx: int, ex: float)
         cv.line([[ox, _Y_EYE + dy], [ox + sx * 0.1, _Y_EYE + 1.6 * dy]], _mix(skin, _DARK, 0.5 * a[6]), 0.018)
 
 
+_EYE_U = np.linspace(0, 1, 14)                                                  # [14] along an eye, corner to corner
+_EYE_U, _EYE_SIN = _frozen(_EYE_U, np.sin(np.pi * _EYE_U))
+
+
 def _draw_eyes(cv: _Canvas, ident: Identity, pose: Pose, sides: dict, fx: float) -> None:
     """Both eyes (AU5 widens, AU6/AU7 narrow, AU45 closes), cheek creases and glasses."""
     for sx in (-1, 1):
         a = sides[sx]
-        openness = float(np.clip(1 + 0.55 * a[5] - 0.45 * a[7] - 0.3 * a[6], 0.05, 2.0)) * (1 - a[45])
+        openness = min(max(1 + 0.55 * a[5] - 0.45 * a[7] - 0.3 * a[6], 0.05), 2.0) * (1 - a[45])
         up_gain = 1.0 + 0.8 * a[5]
         low_gain = (1.0 - 0.45 * a[6] - 0.25 * a[7]) * (1 - a[45])
         ex = sx * ident.eye_dx + fx
-        u = np.linspace(0, 1, 14)
+        u, sin_u = _EYE_U, _EYE_SIN
         xs = ex - ident.eye_w + 2 * ident.eye_w * u
-        upper = _Y_EYE - ident.eye_h * openness * up_gain * np.sin(np.pi * u)
-        lower = _Y_EYE + ident.eye_h * 0.8 * max(low_gain, 0.0) * np.sin(np.pi * u) * max(openness, 0.05) ** 0.5
+        upper = _Y_EYE - ident.eye_h * openness * up_gain * sin_u
+        lower = _Y_EYE + ident.eye_h * 0.8 * max(low_gain, 0.0) * sin_u * max(openness, 0.05) ** 0.5
         if openness * up_gain > 0.15:
             _draw_eyeball(cv, ident, pose, ex, xs, upper, lower)
         cv.line(np.stack([xs, upper], 1), _DARK, 0.035)
@@ -324,7 +349,8 @@ def render_face(img: np.ndarray, ident: Identity, pose: Pose, au: np.ndarray, as
     `asym` in [-1, 1] makes the lateral units stronger on one side (+: the image's right) and weaker on the
     other; 0 draws a symmetric face (every face of benchmark formats 1-2).
     """
-    a = {k: float(np.clip(au[i], 0.0, 1.0)) for k, i in AU_INDEX.items()}
+    clipped = np.clip(np.asarray(au, dtype=np.float64), 0.0, 1.0)                 # [len(AUS)]
+    a = {k: float(clipped[i]) for k, i in AU_INDEX.items()}
     sides = _sides(a, float(asym))
     cv = _Canvas(img, ident, pose)
     fx = 0.12 * pose.yaw  # features shift sideways with yaw

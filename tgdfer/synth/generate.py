@@ -240,8 +240,12 @@ def compose_frame(look: Look, ident, pose: Pose, au: np.ndarray, drift: tuple, g
         ox, oy = pose.cx * S + occluder[0] * half, pose.cy * S + occluder[1] * half * ident.face_h
         color = tuple(int(v) for v in ident.skin) if occluder[2] else (35, 35, 40)
         cv2.ellipse(img, (int(ox), int(oy)), (int(half * 0.7), int(half * 0.45)), 20.0, 0, 360, color, -1, cv2.LINE_AA)
-    out = img.astype(np.float32) * look.light * gain + rng.normal(0, look.noise_sd, img.shape)
-    return np.clip(out, 0, 255).astype(np.uint8), box
+    lit = img.astype(np.float32)                                                # [S, S, 3]
+    lit *= look.light
+    lit *= np.float32(gain)                   # float32 arithmetic, as NumPy does for a Python float: same values
+    out = rng.normal(0, look.noise_sd, img.shape)                               # [S, S, 3] float64
+    out += lit                                # float64, in place (addition commutes: the same bits as lit + noise)
+    return np.clip(out, 0, 255, out=out).astype(np.uint8), box
 
 
 def render_clip(video_name: int, label: str, identity: int, length: int, cfg: GenerateConfig):
@@ -296,7 +300,10 @@ def _write_video(path: Path, frames: np.ndarray) -> None:
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "18", "preset": "veryfast", "threads": "1"}   # one thread: same bytes every run
+        # One thread. The mp4 bytes are not reproducible from one generator process to the next (seen 2026-12-02: 9-12
+        # of 40 clips of a format-2 set decoded to other frames; the same clip in one process encodes the same); the
+        # JPEG frames, which the protocol reads (videos: false), are identical every run.
+        stream.options = {"crf": "18", "preset": "veryfast", "threads": "1"}
         for f in frames:
             yuv = cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420)        # convert here: swscale's output varies with alignment
             for packet in stream.encode(av.VideoFrame.from_ndarray(yuv, format="yuv420p")):
@@ -306,11 +313,11 @@ def _write_video(path: Path, frames: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
+def _jpeg(rgb: np.ndarray, what: str) -> bytes:
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
     if not ok:
-        raise OSError(f"could not encode {path}")
-    path.write_bytes(buf.tobytes())
+        raise OSError(f"could not encode {what}")
+    return buf.tobytes()
 
 
 def _render_and_write(job) -> list[dict]:
@@ -321,12 +328,13 @@ def _render_and_write(job) -> list[dict]:
                                     int(row["num_frames"]), cfg)
     fdir = out / "Clip" / "clip_224x224" / vid
     fdir.mkdir(parents=True, exist_ok=True)
-    for t, f in enumerate(frames):
-        _write_jpeg(fdir / f"{vid}_{t + 1:05d}.jpg", f)
+    jpegs = [_jpeg(f, f"frame {t + 1} of clip {vid}") for t, f in enumerate(frames)]   # each frame encoded once
+    for t, data in enumerate(jpegs):
+        (fdir / f"{vid}_{t + 1:05d}.jpg").write_bytes(data)
     d16 = out / "Clip" / "clip_224x224_16f" / vid
     d16.mkdir(parents=True, exist_ok=True)
     for k, t in enumerate(np.round(np.linspace(0, len(frames) - 1, 16)).astype(int)):
-        _write_jpeg(d16 / f"{k + 1}.jpg", frames[t])                   # unpadded names, as DFEW
+        (d16 / f"{k + 1}.jpg").write_bytes(jpegs[t])                   # unpadded names, as DFEW; the same bytes
     if cfg.videos:
         _write_video(out / "Clip" / "original" / f"{vid}.mp4", frames)
     return [dict(video_name=int(row["video_name"]), frame=t + 1, intensity=round(float(tl.intensity[t]), 4),
