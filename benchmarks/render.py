@@ -21,9 +21,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--draw", default="development")
     a = ap.parse_args()
-    cfg = g.GenerateConfig(clips=PROTOCOL.clips, size=PROTOCOL.size, seed=PROTOCOL.draw(a.draw).seed,
-                           min_per_class=PROTOCOL.min_per_class, videos=False, expressions=PROTOCOL.expressions,
-                           test_per_class=PROTOCOL.test_per_class, independent=PROTOCOL.independent)
+    cfg = PROTOCOL.generate_config(a.draw)
     rows = g._plan_heldout(cfg).sample(n=a.clips, random_state=0).to_dict("records")
     names = g.class_names("dfew")
     with tempfile.TemporaryDirectory() as tmp:

@@ -94,6 +94,14 @@ class Protocol:
                                   "first; every choice runs on the development draw")
         return d
 
+    def generate_config(self, draw: str = "development"):
+        """The generator's settings of a draw (what `benchmark` renders)."""
+        from ..synth.generate import GenerateConfig
+
+        return GenerateConfig(clips=self.clips, size=self.size, seed=self.draw(draw).seed,
+                              min_per_class=self.min_per_class, videos=self.videos, expressions=self.expressions,
+                              test_per_class=self.test_per_class, independent=self.independent)
+
     def benchmark(self, draw: str = "development", workers: int | None = None):
         """(layout, root) of a draw of the generated benchmark, rendered on first use."""
         from .source import resolve_dataset

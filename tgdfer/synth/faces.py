@@ -207,8 +207,8 @@ def _draw_cheek_raise(cv: _Canvas, ident: Identity, a: dict, sx: int, ex: float)
         cv.line([[ox, _Y_EYE + dy], [ox + sx * 0.1, _Y_EYE + 1.6 * dy]], _mix(skin, _DARK, 0.5 * a[6]), 0.018)
 
 
-_EYE_U = np.linspace(0, 1, 14)                                                  # [14] along an eye, corner to corner
-_EYE_U, _EYE_SIN = _frozen(_EYE_U, np.sin(np.pi * _EYE_U))
+_EYE_U, = _frozen(np.linspace(0, 1, 14))                                       # [14] along an eye, corner to corner
+_EYE_SIN, = _frozen(np.sin(np.pi * _EYE_U))
 
 
 def _draw_eyes(cv: _Canvas, ident: Identity, pose: Pose, sides: dict, fx: float) -> None:
@@ -219,10 +219,9 @@ def _draw_eyes(cv: _Canvas, ident: Identity, pose: Pose, sides: dict, fx: float)
         up_gain = 1.0 + 0.8 * a[5]
         low_gain = (1.0 - 0.45 * a[6] - 0.25 * a[7]) * (1 - a[45])
         ex = sx * ident.eye_dx + fx
-        u, sin_u = _EYE_U, _EYE_SIN
-        xs = ex - ident.eye_w + 2 * ident.eye_w * u
-        upper = _Y_EYE - ident.eye_h * openness * up_gain * sin_u
-        lower = _Y_EYE + ident.eye_h * 0.8 * max(low_gain, 0.0) * sin_u * max(openness, 0.05) ** 0.5
+        xs = ex - ident.eye_w + 2 * ident.eye_w * _EYE_U
+        upper = _Y_EYE - ident.eye_h * openness * up_gain * _EYE_SIN
+        lower = _Y_EYE + ident.eye_h * 0.8 * max(low_gain, 0.0) * _EYE_SIN * max(openness, 0.05) ** 0.5
         if openness * up_gain > 0.15:
             _draw_eyeball(cv, ident, pose, ex, xs, upper, lower)
         cv.line(np.stack([xs, upper], 1), _DARK, 0.035)
