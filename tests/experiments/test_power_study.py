@@ -25,7 +25,7 @@ def test_summary_and_table_from_pairs():
             "halfwidth_overlapping", "mde_independent"} <= set(r["grid"][0])
     assert res["comparisons"]["no text"]["frame_auc"]["components"]["units_per_class"] == 6.0
     md = power_markdown(res)
-    assert "| no text | uar |" in md and "| 10 | 3 | 30 | 200 |" in md
+    assert "| no text | uar |" in md and "| 10 | 20 | 200 | 200 |" in md and "| permuted descriptions | frame_auc |" in md
 
 
 def test_warm_cache_encodes_every_folds_clips(tmp_path, monkeypatch):
@@ -46,3 +46,25 @@ def test_warm_cache_encodes_every_folds_clips(tmp_path, monkeypatch):
     every = train | {p for k in range(1, 6) for p in load_split("dfew", root, k, "test").path}
     assert len(train) == 5 * 20 and len(every) == 5 * 20 + 5 * 7
     assert seen == [("train", train), ("test", every)]
+
+
+def test_warm_cache_with_seeds_encodes_test_views_of_test_and_those_seeds_validation_clips(tmp_path, monkeypatch):
+    """The demo knows its seeds: test views only for the test splits and the validation splits those seeds carve,
+    exactly the clips `load_tables` gives its runs (a run of another seed would encode what it misses itself)."""
+    from tgdfer.config import load_config
+    from tgdfer.engine import feature_cache
+    from tgdfer.engine.run import load_tables
+    from tgdfer.experiments.pool import warm_cache
+    from tgdfer.synth.generate import GenerateConfig, generate
+
+    root = generate(tmp_path / "b", GenerateConfig(clips=40, size=32, videos=False, test_per_class=1,
+                                                   independent=True), workers=1)
+    seen = []
+    monkeypatch.setattr(feature_cache.FeatureCache, "get", lambda self, table, kind, *a, **k: seen.append((kind, set(table.path))))
+    warm_cache("dfew", root, "tgdfer-tiny", tmp_path / "cache", seeds=(0, 1))
+    tc = load_config("tgdfer-tiny").train
+    runs = [load_tables("dfew", root, k, "frames", 1, tc, s) for k in range(1, 6) for s in (0, 1)]
+    read = {p for d in runs for t in (d.val_t, d.test_t) for p in t.path}
+    train = {p for d in runs for p in d.train_t.path}
+    assert seen[1] == ("test", read) and len(read) < len(train | read)       # fewer than every clip
+    assert {p for d in runs for p in d.val_t.path} <= read and seen[0][1] >= train

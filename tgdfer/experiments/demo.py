@@ -56,7 +56,7 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
                                    test_per_class=test_per_class, independent=PROTOCOL.independent and test_per_class > 0)
     say(f"[{time.time() - t0:5.0f}s] benchmark at {root}")
     cache = runs / "synth" / "cache"
-    warm_cache(layout, root, config, cache)
+    warm_cache(layout, root, config, cache, seeds=None if full else seeds)     # the demo: its seeds' validation clips
     say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
     a_seeds = tuple(s for s in PROTOCOL.ablation_seeds if s in seeds) or seeds[:1]
     p_seeds = PROTOCOL.primary_seeds if seeds == PROTOCOL.seeds else seeds     # the protocol's, unless told otherwise

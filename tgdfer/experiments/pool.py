@@ -20,8 +20,10 @@ from ..safe_load import UnreadableFileError
 from .plan import PlannedRun
 
 
-def warm_cache(layout: str, root, config: str, cache: Path) -> None:
-    """Encode every clip's training and test views once, before runs read the cache in parallel."""
+def warm_cache(layout: str, root, config: str, cache: Path, seeds=None) -> None:
+    """Encode every clip's training and test views once, before runs read the cache in parallel. `seeds` (the seeds
+    every planned run uses, when known): test views only for the test splits and the validation splits those seeds
+    carve (a run of another seed encodes its missing validation clips itself); None: test views of every clip."""
     import pandas as pd
     import torch
 
@@ -38,11 +40,28 @@ def warm_cache(layout: str, root, config: str, cache: Path) -> None:
     # some training split (validation splits are carved from them and read test views), test views for every clip.
     folds = (1,) if layout == "ferv39k" else range(1, 6)
     train = pd.concat([load_split(layout, root, k, "train") for k in folds]).drop_duplicates(subset="path")
-    every = pd.concat([train] + [load_split(layout, root, k, "test") for k in folds]).drop_duplicates(subset="path")
+    if seeds is None:
+        every = pd.concat([train] + [load_split(layout, root, k, "test") for k in folds]).drop_duplicates(subset="path")
+    else:
+        every = test_view_clips(layout, root, cfg, folds, seeds)
     fc = open_cache(cache, model, cfg, dev)
     kw = dict(batch_size=64, workers=tc.workers, autocast=cache_autocast(tc, dev))
     fc.get(train.reset_index(drop=True), "train", views=train_views(tc.epochs, tc.cache_views), **kw)
     fc.get(every.reset_index(drop=True), "test", tc.test_views, tc.test_crops, **kw)
+
+
+def test_view_clips(layout: str, root, cfg, folds, seeds):
+    """The clips whose test views runs on `folds` x `seeds` read: each fold's validation splits (as `load_tables`
+    carves them for each seed) and its test split."""
+    import pandas as pd
+
+    from ..engine.run import load_tables
+
+    tables = []
+    for k in folds:
+        runs = [load_tables(layout, root, k, "frames", 1, cfg.train, s) for s in seeds]
+        tables += [d.val_t for d in runs if d.val_t is not None] + [runs[0].test_t]
+    return pd.concat(tables).drop_duplicates(subset="path").reset_index(drop=True)
 
 
 def spec_of(r: PlannedRun, layout: str, root, config: str, runs_dir, cache) -> RunSpec:
