@@ -33,6 +33,16 @@ def clip_metrics(y_true, y_pred, n_classes: int) -> dict:
     }
 
 
+def clip_aucs(scored: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """ROC-AUC of each clip's (scores [T], truth [T] with both classes), in order. Clips of one length go to
+    scikit-learn in one call (each clip a column of a multilabel problem, average=None): the same per-column
+    computation as one call a clip, about twice as fast."""
+    if len(scored) > 1 and len({len(r) for r, _ in scored}) == 1:
+        truth = np.stack([e for _, e in scored], axis=1).astype(int)                  # [T, N]
+        return np.asarray(roc_auc_score(truth, np.stack([r for r, _ in scored], axis=1), average=None), float)
+    return np.array([roc_auc_score(e, r) for r, e in scored], float)
+
+
 def localisation(relevance: list[np.ndarray], expressive: list[np.ndarray], k: int = 4) -> dict:
     """Frame localisation over clips.
 
@@ -40,19 +50,20 @@ def localisation(relevance: list[np.ndarray], expressive: list[np.ndarray], k: i
     expressive: per clip [T] bool, the ground truth at the same frames.
     Clips whose sampled frames are all expressive or all not (AUC undefined) count only in top-k.
     """
-    aucs, hits, chance = [], [], []
+    scored, hits, chance = [], [], []
     for r, e in zip(relevance, expressive):
         r, e = np.asarray(r, float), np.asarray(e, bool)
         if not e.any():
             continue
         if not e.all():
-            aucs.append(roc_auc_score(e, r))
+            scored.append((r, e))
         kk = min(k, len(r))
         top = np.argsort(-r, kind="stable")[:kk]
         hits.append(e[top].mean())
         chance.append(e.mean())
+    aucs = clip_aucs(scored)
     return {
-        "loc_auc": float(np.mean(aucs)) if aucs else float("nan"),
+        "loc_auc": float(np.mean(aucs)) if len(aucs) else float("nan"),
         "loc_topk_precision": float(np.mean(hits)) if hits else float("nan"),
         "loc_topk_chance": float(np.mean(chance)) if chance else float("nan"),
         "loc_clips": len(aucs),

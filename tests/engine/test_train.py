@@ -162,3 +162,23 @@ def test_evaluate_command(checkpoint, synth_root, tmp_path):
     assert "UAR" in r.stdout and "localisation AUC" in r.stdout
     m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert m["fold"] == 3 and len(m["confusion"]) == 7
+
+
+def test_clip_aucs_in_one_call_equal_one_call_a_clip():
+    """The batched scikit-learn call gives every clip's AUC bit for bit as one call a clip (ties, mixed lengths)."""
+    from sklearn.metrics import roc_auc_score
+
+    from tgdfer.metrics import clip_aucs
+
+    rng = np.random.default_rng(0)
+    scored = []
+    for i in range(300):
+        e = rng.random(16) < rng.uniform(0.2, 0.8)
+        e[0], e[1] = True, False
+        r = np.round(rng.random(16), 1) if i % 3 else rng.random(16)            # ties in two clips of three
+        scored.append((r, e))
+    one_by_one = np.array([roc_auc_score(e, r) for r, e in scored])
+    assert np.array_equal(clip_aucs(scored), one_by_one)
+    mixed = scored[:5] + [(np.array([0.2, 0.9, 0.1]), np.array([False, True, False]))]
+    assert np.array_equal(clip_aucs(mixed), np.array([roc_auc_score(e, r) for r, e in mixed]))
+    assert clip_aucs([]).shape == (0,) and clip_aucs(scored[:1])[0] == one_by_one[0]
