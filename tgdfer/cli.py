@@ -474,8 +474,9 @@ def _parser_demo(sub) -> None:
     dm.add_argument("--size", type=int, default=PROTOCOL.size, help=f"frame side (default {PROTOCOL.size})")
     dm.add_argument("--folds", type=_count(1, len(PROTOCOL.folds), "--folds 3 runs folds 1, 2 and 3"), default=len(PROTOCOL.folds),
                     help=f"how many folds, a count: folds 1..N (default {len(PROTOCOL.folds)})")
-    dm.add_argument("--seeds", type=_count(1, None, "--seeds 2 runs seeds 0 and 1"), default=len(PROTOCOL.seeds),
-                    help=f"how many seeds a (variant, fold), a count: seeds 0..N-1 (default {len(PROTOCOL.seeds)})")
+    dm.add_argument("--seeds", type=_count(1, None, "--seeds 2 runs seeds 0 and 1"), default=None,
+                    help=f"how many seeds a (variant, fold), a count: seeds 0..N-1 (default {len(PROTOCOL.demo_seeds)}; "
+                         f"with --full {len(PROTOCOL.seeds)}, the protocol's)")
     dm.add_argument("--full", action="store_true",
                     help="also every ablation: the full regeneration, which rewrites the committed results/, paper/ and "
                          "the README's generated blocks (make regenerate)")
@@ -492,7 +493,8 @@ def _cmd_demo(a) -> int:
     from .experiments.pool import RunsFailed
 
     try:
-        res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds)),
+        res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)),
+                       seeds=tuple(range(a.seeds)) if a.seeds else None,
                        full=a.full, out=a.out, draw=a.draw)
     except RunsFailed as e:
         print(f"error: {e}", file=sys.stderr)

@@ -109,3 +109,29 @@ def test_demo_refuses_a_count_that_runs_nothing_before_starting(argv, says, caps
     with pytest.raises(SystemExit) as e:
         main(["demo", *argv])
     assert e.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_the_demo_runs_the_protocols_demo_seeds_and_the_full_regeneration_its_main_seeds(monkeypatch):
+    """`make demo` (no --seeds) runs the protocol's 'demo' seeds, a subset of the seeds every variant of the full
+    regeneration runs, so each demo run is a run of the committed records; --full without --seeds runs 'main'."""
+    from tgdfer import cli
+    from tgdfer.experiments import demo, source
+    from tgdfer.experiments.protocol import PROTOCOL
+
+    class Stop(Exception):
+        pass
+
+    planned = []
+
+    def plan_runs(config, folds, seeds, full, *a, **k):
+        planned.append(tuple(seeds))
+        raise Stop
+
+    monkeypatch.setattr(source, "resolve_dataset", lambda *a, **k: ("dfew", "nowhere"))
+    monkeypatch.setattr(demo, "warm_cache", lambda *a, **k: None)
+    monkeypatch.setattr(demo, "plan_runs", plan_runs)
+    for argv in (["demo"], ["demo", "--full"], ["demo", "--seeds", "3"]):
+        with pytest.raises(Stop):
+            cli.main(argv)
+    assert planned == [PROTOCOL.demo_seeds, PROTOCOL.seeds, (0, 1, 2)]
+    assert PROTOCOL.demo_seeds and set(PROTOCOL.demo_seeds) <= set(PROTOCOL.seeds)

@@ -2,10 +2,10 @@
 
 The protocol (`configs/protocol.json`, `PROTOCOL`): the development draw of the benchmark (format 3: each of 5 folds
 trains on its own draw of 1,000 clips from its own people and tests on 100 held-out clips of every class), TG-DFER and
-the baselines on its 5 folds with 2 seeds each (the seed sets initialisation, data order and which cached augmented
-view each clip shows in each epoch); with `full=True` also the ablations along the paper's axes: the primary ones (no
-text, no visual prompt, no temporal network) on the same folds and seeds, the others on one seed a fold, each paired
-with TG-DFER's run of the same fold and seed. The plan of runs comes from `plan.plan_runs` (variants.json). Every run
+the baselines on its 5 folds with one seed each in the demo (the protocol's 'demo' runs; the seed sets initialisation,
+data order and which cached augmented view each clip shows in each epoch); with `full=True` (the protocol's 'main'
+seeds) also the ablations along the paper's axes: the primary ones on the primary seeds, the others on one seed a
+fold, each paired with TG-DFER's run of the same fold and seed. The plan of runs comes from `plan.plan_runs` (variants.json). Every run
 carves a validation split from its training fold (grouped by identity), picks its best epoch there, and is reported
 at its last epoch; the test split is read once, after training.
 
@@ -34,7 +34,7 @@ def demo_dir() -> Path:
 
 
 def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int | None = None, folds=PROTOCOL.folds,
-             seeds=PROTOCOL.seeds, full: bool = False, min_per_class: int = PROTOCOL.min_per_class,
+             seeds=None, full: bool = False, min_per_class: int = PROTOCOL.min_per_class,
              *, config: str = PROTOCOL.config, out: str | Path | None = None, runs_dir: str | Path | None = None,
              workers: int | None = None, draw: str = "development", verbose: bool = True,
              test_per_class: int = PROTOCOL.test_per_class) -> dict:
@@ -42,6 +42,7 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     build/demo/ for the demo, the repository itself for the full regeneration)."""
     t0 = time.time()
     say = print if verbose else (lambda *a, **k: None)
+    seeds = tuple(seeds) if seeds else (PROTOCOL.seeds if full else PROTOCOL.demo_seeds)
     seed = PROTOCOL.draw(draw).seed if seed is None else seed
     committed = out is None and full
     home = Path(out) if out else (repo_root() if full else demo_dir())

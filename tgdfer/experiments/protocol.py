@@ -42,7 +42,7 @@ class Protocol:
     min_per_class: int
     videos: bool
     draws: dict[str, Draw]
-    runs: dict[str, RunSet]         # 'main' (TG-DFER and baselines), 'ablations'
+    runs: dict[str, RunSet]         # 'demo', 'main' (TG-DFER and baselines), 'primary', 'ablations', 'curve'
     analysis_plan: str = "paper/analysis_plan.json"
     source: str = field(default="", compare=False)
     expressions: str = "prototype"  # the generator's expression model (synth.expressions.EXPRESSION_MODELS)
@@ -60,6 +60,11 @@ class Protocol:
     @property
     def seeds(self) -> tuple[int, ...]:
         return self.runs["main"].seeds
+
+    @property
+    def demo_seeds(self) -> tuple[int, ...]:
+        """Seeds of `make demo` (the full regeneration runs `seeds`)."""
+        return self.runs["demo"].seeds if "demo" in self.runs else self.seeds
 
     @property
     def ablation_folds(self) -> tuple[int, ...]:
