@@ -37,13 +37,12 @@ def warm_cache(layout: str, root, config: str, cache: Path, seeds=None) -> None:
     dev, tc = torch.device("cpu"), cfg.train
     # Every fold's splits (with held-out test splits or independent training draws, fold 1's do not hold every clip,
     # and a clip missing here is encoded inside each run of its fold, on one core). Training views only for clips of
-    # some training split (validation splits are carved from them and read test views), test views for every clip.
+    # some training split (validation splits are carved from them and read test views), test views for every clip
+    # (with `seeds`: for the clips those seeds' runs read).
     folds = (1,) if layout == "ferv39k" else range(1, 6)
     train = pd.concat([load_split(layout, root, k, "train") for k in folds]).drop_duplicates(subset="path")
-    if seeds is None:
-        every = pd.concat([train] + [load_split(layout, root, k, "test") for k in folds]).drop_duplicates(subset="path")
-    else:
-        every = test_view_clips(layout, root, cfg, folds, seeds)
+    every = test_view_clips(layout, root, cfg, folds, seeds) if seeds is not None else \
+        pd.concat([train] + [load_split(layout, root, k, "test") for k in folds]).drop_duplicates(subset="path")
     fc = open_cache(cache, model, cfg, dev)
     kw = dict(batch_size=64, workers=tc.workers, autocast=cache_autocast(tc, dev))
     fc.get(train.reset_index(drop=True), "train", views=train_views(tc.epochs, tc.cache_views), **kw)
@@ -61,7 +60,7 @@ def test_view_clips(layout: str, root, cfg, folds, seeds):
     for k in folds:
         runs = [load_tables(layout, root, k, "frames", 1, cfg.train, s) for s in seeds]
         tables += [d.val_t for d in runs if d.val_t is not None] + [runs[0].test_t]
-    return pd.concat(tables).drop_duplicates(subset="path").reset_index(drop=True)
+    return pd.concat(tables).drop_duplicates(subset="path")
 
 
 def spec_of(r: PlannedRun, layout: str, root, config: str, runs_dir, cache) -> RunSpec:
