@@ -18,6 +18,14 @@ def test_dfew_official_layout(dfew_tree):
     assert len(train) == 8 and set(train.clip_id).isdisjoint(t.clip_id)
 
 
+def test_relative_and_absolute_roots_give_the_same_paths(dfew_tree, monkeypatch):
+    # the feature cache is keyed by clip path: `data/x` and `/abs/data/x` must name a clip the same way
+    monkeypatch.chdir(dfew_tree.parent)
+    rel = load_split("dfew", dfew_tree.name, fold=1, split="train")
+    ab = load_split("dfew", dfew_tree, fold=1, split="train")
+    assert list(rel.path) == list(ab.path) and rel.path.iloc[0].startswith(str(dfew_tree.resolve()))
+
+
 def test_dfew_media_variants(dfew_tree):
     v = load_split("dfew", dfew_tree, 1, "test", media="video")
     assert v.path.iloc[0].endswith("Clip/original/00001.mp4")

@@ -312,8 +312,12 @@ def read_csv_table(path, split: str | None = None, classes: list[str] | None = N
 
 def load_split(dataset: str, root, fold: int = 1, split: str = "train", media: str = "frames",
                label_base: int = 1) -> pd.DataFrame:
-    """The clips of one fold and split of a dataset, in its official layout (see module docstring)."""
+    """The clips of one fold and split of a dataset, in its official layout (see module docstring).
+
+    Clip paths are absolute whatever the root given (`data/x` or `/work/data/x`): the feature cache is keyed by
+    them, so the same clip reached through two spellings of its root is encoded once."""
     dataset = dataset.lower()
+    root = Path(root).expanduser().resolve() if str(root) else root
     if dataset == "dfew":
         return read_dfew(root, fold, split, media, label_base)
     if dataset == "ferv39k":
