@@ -23,9 +23,11 @@ demo: $(STAMP)
 	$(BIN)/python -m tgdfer demo
 
 # The full regeneration of the committed records, tables and figures: every run of the analysis plan (TG-DFER, the
-# baselines, the ablations, the text controls, the training-size curve) on the protocol's evaluation draw.
+# baselines, the ablations, the text controls, the training-size curve) on the protocol's evaluation draw, then the
+# replication draw's own design (the frame-relevance claims at the seeds the power arithmetic asks for).
 regenerate: $(STAMP)
 	$(BIN)/python -m tgdfer demo --full --draw evaluation
+	$(BIN)/python -m tgdfer demo --full --draw replication
 
 # Equal tuning of every variant on the development draw's validation splits (results/tuning_equal.md).
 tune: $(STAMP)

@@ -43,7 +43,8 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     t0 = time.time()
     say = print if verbose else (lambda *a, **k: None)
     seeds = tuple(seeds) if seeds else (PROTOCOL.seeds if full else PROTOCOL.demo_seeds)
-    seed = PROTOCOL.draw(draw).seed if seed is None else seed
+    own = PROTOCOL.draw(draw)                              # refuses a sealed draw whose plan is not committed
+    seed = own.seed if seed is None else seed
     committed = out is None and full
     home = Path(out) if out else (repo_root() if full else demo_dir())
     # another draw's runs go to their own folder: a run folder is named by dataset label, fold, run name and seed,
@@ -57,8 +58,11 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
                                    test_per_class=test_per_class, independent=PROTOCOL.independent and test_per_class > 0)
     say(f"[{time.time() - t0:5.0f}s] benchmark at {root}")
     cache = runs / "synth" / "cache"
-    warm_cache(layout, root, config, cache, seeds=None if full else seeds)     # the demo: its seeds' validation clips
+    warm_cache(layout, root, config, cache, seeds=None if (full or own.runs) else seeds)   # demo: its seeds' validation clips
     say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
+    if own.runs:                       # a draw with its own design (the replication draw): its runs, its records
+        return _run_own_design(own, folds, spec=dict(layout=layout, root=root, config=config, runs_dir=runs, cache=cache),
+                               paper=paper, home=home, committed=committed, workers=workers, say=say, t0=t0)
     a_seeds = tuple(s for s in PROTOCOL.ablation_seeds if s in seeds) or seeds[:1]
     p_seeds = PROTOCOL.primary_seeds if seeds == PROTOCOL.seeds else seeds     # the protocol's, unless told otherwise
     plan = plan_runs(config, folds, seeds, full, [f for f in PROTOCOL.ablation_folds if f in folds] or folds, a_seeds,
@@ -80,6 +84,25 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
         say("\n" + summary.read_text())
     return {"runs": runs, "results": results, "paper": paper, "files": files, "summary": summary,
             "seconds": time.time() - t0}
+
+
+def _run_own_design(own, folds, *, spec: dict, paper: Path, home: Path, committed: bool, workers, say, t0) -> dict:
+    """The runs of a draw's own design, its records under results/<draw>/ and its tables (`report/replication.py`).
+    `spec`: what `spec_of` takes besides the planned run (layout, root, config, runs_dir, cache)."""
+    from ..report.replication import update_readme_block, write_replication_tables
+
+    runs = spec["runs_dir"]
+    done = run_pool([spec_of(r, **spec) for r in own.planned_runs(folds)], workers, say, t0)
+    check_failures(done)
+    say(f"[{time.time() - t0:5.0f}s] where the runs' time went: {time_split(done)}")
+    results = home / "results" / own.name
+    collect(runs, results)
+    tables = paper / "tables"
+    files = write_replication_tables(results, tables, repo_root() / (own.analysis_plan or PROTOCOL.analysis_plan))
+    if committed:
+        update_readme_block(repo_root() / "README.md", tables)
+    say(f"[{time.time() - t0:5.0f}s] records in {results}, tables in {tables}" + ("; README block updated" if committed else ""))
+    return {"runs": runs, "results": results, "paper": paper, "files": files, "summary": None, "seconds": time.time() - t0}
 
 
 def write_summary(home: Path, paper: Path, seconds: float) -> Path:

@@ -20,11 +20,31 @@ class SealedDrawError(ValueError):
 
 
 @dataclass(frozen=True)
+class DrawRuns:
+    """Runs a draw with its own design makes on every fold: a variant, its overrides, seeds 0..seeds-1."""
+    variant: str
+    overrides: dict = field(default_factory=dict, hash=False)
+    seeds: int = 1
+
+
+@dataclass(frozen=True)
 class Draw:
     name: str
     seed: int                       # the generator's seed: identities, clips, folds
     sealed: bool = False            # True: refused until the analysis plan exists
     about: str = ""
+    analysis_plan: str = ""         # its own plan ('' : the protocol's), committed before the draw is run
+    runs: tuple[DrawRuns, ...] = () # its own design ((): the protocol's run sets)
+
+    def planned_runs(self, folds) -> list:
+        """The draw's own design as `PlannedRun`s, TG-DFER's first (the reference of every pair)."""
+        from .plan import PlannedRun
+
+        kind = (lambda r: "main" if r.variant == "tgdfer" and not r.overrides else
+                "ablation" if r.variant == "tgdfer" else "baseline")
+        return [PlannedRun(r.variant, dict(r.overrides), f, s, kind(r))
+                for r in sorted(self.runs, key=lambda r: ["main", "ablation", "baseline"].index(kind(r)))
+                for f in folds for s in range(r.seeds)]
 
 
 @dataclass(frozen=True)
@@ -92,7 +112,7 @@ class Protocol:
         if name not in self.draws:
             raise ValueError(f"unknown benchmark draw {name!r}; the protocol has: {', '.join(self.draws)}")
         d = self.draws[name]
-        plan = repo_root() / self.analysis_plan
+        plan = repo_root() / (d.analysis_plan or self.analysis_plan)
         if d.sealed and not plan.is_file():
             raise SealedDrawError(f"the {name} draw of the benchmark is sealed until the analysis plan {plan} is "
                                   "committed: write the plan (claims, primary comparisons, metric, margin, correction) "
@@ -125,7 +145,7 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
     b = raw["benchmark"]
     return Protocol(config=raw["config"], clips=b["clips"], size=b["size"], min_per_class=b["min_per_class"],
                     videos=b.get("videos", False),
-                    draws={k: Draw(k, v["seed"], v.get("sealed", False), v.get("about", "")) for k, v in raw["draws"].items()},
+                    draws={k: _draw(k, v) for k, v in raw["draws"].items()},
                     runs={k: RunSet(tuple(v["folds"]), tuple(v["seeds"]), v.get("about", "")) for k, v in raw["runs"].items()},
                     analysis_plan=raw.get("analysis_plan", "paper/analysis_plan.json"), source=raw.get("source", ""),
                     expressions=b.get("expressions", "prototype"), test_per_class=b.get("test_per_class", 0),
@@ -133,6 +153,11 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
                     primary_baselines=tuple(raw.get("primary_baselines", ())),
                     curve_fractions=tuple(raw.get("curve", {}).get("fractions", ())),
                     curve_variants=tuple(raw.get("curve", {}).get("variants", ())))
+
+
+def _draw(name: str, v: dict) -> Draw:
+    runs = tuple(DrawRuns(r["variant"], dict(r.get("set", {})), int(r["seeds"])) for r in v.get("runs", ()))
+    return Draw(name, v["seed"], v.get("sealed", False), v.get("about", ""), v.get("analysis_plan", ""), runs)
 
 
 PROTOCOL = load_protocol()

@@ -1,0 +1,93 @@
+"""The replication draw's tables: its claims, decided by its own committed plan, and the precision its design bought.
+
+In: the replication draw's records (`results/replication/`, from `collect`) and its plan
+(`paper/analysis_plan_replication.json`, committed before the draw was run). Out, under `paper/tables/`:
+- `replication_claims.md`: the claims table of `claims.py` under that plan (its own Holm family);
+- `replication_precision.md`: every TG-DFER pair of the draw on UAR, WAR under DFEW's frequencies and both frame-AUC
+  definitions: Δ [95% CI], the observed half-width, and (primary metrics) the half-width the plan predicted;
+- `replication_plan.md`: the plan as the README prints it.
+The README's `<!-- replication:start -->` block shows the first two.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_write_text
+from . import stats
+from .claims import METRIC_NAMES, claims_table, rule
+from .plan import RUN_NAMES, load_plan, plan_markdown
+
+PLAN_FILE = "paper/analysis_plan_replication.json"
+RECORDS = "results/replication"
+START, END = "<!-- replication:start -->", "<!-- replication:end -->"
+PAIRS = ("tgdfer+text=none", "tgdfer+descriptions=facs-permuted", "mil-only", "position-prior", "change-detector")
+METRICS = ("uar", "war_dfew", "frame_auc_contrastive", "frame_auc_score")
+
+
+def predicted(plan_raw: dict, run: str, metric: str) -> str:
+    """The plan's predicted half-width of TG-DFER against `run` on `metric` ('-' where it predicted none)."""
+    p = plan_raw.get("predicted_halfwidths", {})
+    entry = p.get(RUN_NAMES.get(run, run))
+    if not isinstance(entry, dict) or metric not in entry:
+        return "-"
+    return str(entry[metric]).split(":")[0]
+
+
+def precision_table(rec: pd.DataFrame, plan_raw: dict, dataset: str = "synth") -> pd.DataFrame:
+    """One row a TG-DFER pair and metric: runs, Δ [95% CI], observed half-width, predicted half-width."""
+    rows = []
+    for run in PAIRS:
+        for metric in METRICS:
+            a, b = stats.run_values(rec, run, metric, dataset).dropna(), stats.run_values(rec, "tgdfer", metric, dataset).dropna()
+            if a.empty or b.empty:
+                continue
+            e = stats.paired(a, b)
+            pairs = len(a.merge(b, on=["fold", "seed"]))
+            half = (e.hi - e.lo) / 2 if e.unit == "folds" else float("nan")
+            rows.append({"comparison (Δ = run minus TG-DFER)": f"{RUN_NAMES.get(run, run)} vs TG-DFER",
+                         "metric": METRIC_NAMES.get(metric, metric), "pairs (fold x seed)": pairs,
+                         "Δ [95% CI, unadjusted]": stats.pct(e, sign=True),
+                         "half-width observed": "-" if np.isnan(half) else f"{100 * half:.1f}",
+                         "half-width predicted: expected (80%)": predicted(plan_raw, run, metric)})
+    return pd.DataFrame(rows)
+
+
+def write_replication_tables(results: str | Path, out: str | Path, plan_path: str | Path) -> dict[str, Path]:
+    """The three tables of the module docstring from the records in `results` (the replication draw's)."""
+    from .tables import _md, load_records
+
+    rec = load_records(results)["records"]                        # also sets the intervals' design (independent folds)
+    plan, out = load_plan(plan_path), Path(out)
+    note = rule(plan, PLAN_FILE, "replication", f"{RECORDS}/records.csv")
+    prec = ("Precision of the replication draw's design: each TG-DFER pair's paired difference (last epoch, in points; "
+            f"{stats.method()}), the observed half-width of its unadjusted 95% interval, and the half-width the plan "
+            "predicted from the development draw's variance components before the draw was run (expected, and in "
+            "brackets not exceeded with 80% probability; '-' where the power study made no prediction: the floors and "
+            "the secondary metrics). The floors (position prior, change detector) have no seed of their own: their "
+            "pairs are TG-DFER's runs.\n\n")
+    return {"replication_claims": atomic_write_text(out / "replication_claims.md",
+                                                     note + "\n\n" + _md(claims_table(rec, plan=plan))),
+            "replication_precision": atomic_write_text(out / "replication_precision.md",
+                                                        prec + _md(precision_table(rec, plan.raw))),
+            "replication_plan": atomic_write_text(out / "replication_plan.md", plan_markdown(plan))}
+
+
+def update_readme_block(readme: str | Path, tables: str | Path) -> bool:
+    """Replace the README's replication block (where it has one) with the claims and precision tables."""
+    readme, tables = Path(readme), Path(tables)
+    text = readme.read_text()
+    if START not in text or END not in text or not (tables / "replication_claims.md").is_file():
+        return False
+    block = (f"{START}\n<!-- generated by `python -m tgdfer paper` from {RECORDS}/records.csv: do not edit -->\n\n"
+             + (tables / "replication_claims.md").read_text() + "\n" + (tables / "replication_precision.md").read_text()
+             + f"\n{END}")
+    new = text[:text.index(START)] + block + text[text.index(END) + len(END):]
+    if new != text:
+        atomic_write_text(readme, new)
+    return new != text
+
+
+__all__ = ["write_replication_tables", "precision_table", "update_readme_block", "PLAN_FILE", "RECORDS", "START", "END"]
