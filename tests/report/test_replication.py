@@ -76,3 +76,18 @@ def test_replication_tables_and_readme_block(tmp_path):
     assert update_readme_block(readme, tmp_path / "tables")
     text = readme.read_text()
     assert "OLD BLOCK" not in text and "half-width observed" in text and text.startswith("a\n") and text.endswith("b\n")
+
+
+def test_committed_replication_tables_are_what_its_records_give(tmp_path):
+    res = repo_root() / "results" / "replication"
+    assert (res / "records.csv").is_file(), "the replication draw's records are missing: run `make regenerate`"
+    shutil.copyfile(repo_root() / "results" / "published.csv", tmp_path / "published.csv")
+    for f in ("records.csv", "design.json"):
+        shutil.copyfile(res / f, tmp_path / f)
+    files = write_replication_tables(tmp_path, tmp_path / "tables", repo_root() / PLAN_FILE)
+    for f in files.values():
+        committed = repo_root() / "paper" / "tables" / f.name
+        assert f.read_text() == committed.read_text(), f"{f.name} is stale: run `python -m tgdfer paper`"
+    readme = tmp_path / "README.md"
+    shutil.copyfile(repo_root() / "README.md", readme)
+    assert not update_readme_block(readme, repo_root() / "paper" / "tables"), "README replication block is stale"

@@ -57,11 +57,16 @@ def precision_table(rec: pd.DataFrame, plan_raw: dict, dataset: str = "synth") -
 
 def write_replication_tables(results: str | Path, out: str | Path, plan_path: str | Path) -> dict[str, Path]:
     """The three tables of the module docstring from the records in `results` (the replication draw's)."""
-    from .tables import _md, load_records
+    import json
 
-    rec = load_records(results)["records"]                        # also sets the intervals' design (independent folds)
+    from .tables import _md
+
+    results = Path(results)
+    rec = pd.read_csv(results / "records.csv")
+    design = results / "design.json"                              # the intervals' design (independent folds)
+    stats.use_design(design.is_file() and json.loads(design.read_text()).get("independent_folds", False))
     plan, out = load_plan(plan_path), Path(out)
-    note = rule(plan, PLAN_FILE, "replication", f"{RECORDS}/records.csv")
+    note = rule(plan, PLAN_FILE, "replication", f"{RECORDS}/records.csv", "`paper/tables/replication_plan.md`")
     prec = ("Precision of the replication draw's design: each TG-DFER pair's paired difference (last epoch, in points; "
             f"{stats.method()}), the observed half-width of its unadjusted 95% interval, and the half-width the plan "
             "predicted from the development draw's variance components before the draw was run (expected, and in "
