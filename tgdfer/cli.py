@@ -392,7 +392,11 @@ def _parser_power(sub) -> None:
                                     "generated benchmark's development draw, then predict the 95%% interval half-width "
                                     "and minimum detectable effect of each design (writes power.json, power_pairs.csv "
                                     "and power.md into --out). Never run it on the evaluation draw.")
-    pw.add_argument("--root", required=True, help="a generated benchmark (the development draw)")
+    pw.add_argument("--root", help="a generated benchmark (the development draw)")
+    pw.add_argument("--from-pairs", dest="from_pairs", default=None,
+                    help="instead of training: recompute the components and the design grid from a power study's "
+                         "pairs CSV (e.g. results/development/power_pairs_format3.csv), keeping the rest of its JSON "
+                         "(the CSV's name with power_pairs -> power, .csv -> .json)")
     pw.add_argument("--config", default=PROTOCOL.config)
     pw.add_argument("--folds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     pw.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -403,9 +407,15 @@ def _parser_power(sub) -> None:
 
 
 def _cmd_power(a) -> int:
-    from .experiments.power_study import run_power_study
+    from .experiments.power_study import resummarise, run_power_study
     from .paths import resolve
 
+    if a.from_pairs:
+        resummarise(resolve(a.from_pairs), resolve(a.out))
+        print((resolve(a.out) / "power.md").read_text())
+        return 0
+    if not a.root:
+        raise SystemExit("error: power needs --root (a development draw to train on) or --from-pairs CSV")
     run_power_study("dfew", resolve(a.root), a.config, resolve(a.runs_dir), a.folds, a.seeds, resolve(a.out),
                     workers=a.workers)
     print((resolve(a.out) / "power.md").read_text())

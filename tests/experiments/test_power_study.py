@@ -68,3 +68,15 @@ def test_warm_cache_with_seeds_encodes_test_views_of_test_and_those_seeds_valida
     train = {p for d in runs for p in d.train_t.path}
     assert seen[1] == ("test", read) and len(read) < len(train | read)       # fewer than every clip
     assert {p for d in runs for p in d.val_t.path} <= read and seen[0][1] >= train
+
+
+def test_resummarise_from_the_committed_pairs_gives_the_committed_study(tmp_path):
+    import json
+
+    from tgdfer.experiments.power_study import resummarise
+    from tgdfer.paths import repo_root
+
+    dev = repo_root() / "results" / "development"
+    got = resummarise(dev / "power_pairs_format3.csv", tmp_path)
+    assert got == json.loads((dev / "power_format3.json").read_text())
+    assert (tmp_path / "power.md").read_text() == (dev / "power_format3.md").read_text()

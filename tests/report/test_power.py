@@ -72,3 +72,16 @@ def test_design_grid_shrinks_with_runs_and_clips():
     assert big.halfwidth80_independent > big.halfwidth_independent
     assert big.halfwidth_overlapping > big.halfwidth_independent
     assert np.isclose(power.assurance(5), np.sqrt(stats.chi2.ppf(0.8, 4) / 4))
+
+
+def test_fold_upper_bound_covers_the_true_fold_component_about_as_often_as_it_says():
+    rng = np.random.default_rng(11)
+    # 5 folds x 4 seeds, as the development draw: the fold component (8) is poorly known from 4 degrees of freedom
+    est = [power.components(_simulate(rng, 5, 4, 100, fold=8.0)) for _ in range(400)]
+    covered = np.mean([power.fold_upper(c, 0.8).fold >= 8.0 for c in est])
+    assert 0.72 < covered < 0.88                                  # about 80% (the other components estimated too)
+    assert np.mean([c.fold >= 8.0 for c in est]) < 0.6           # the point estimate alone falls short more often
+    c = est[0]
+    g = power.design_grid(c, folds=(5,), seeds=(4,), n=(100,)).iloc[0]
+    assert g.halfwidth_foldupper80_independent >= g.halfwidth_independent
+    assert power.fold_upper(power.Components(1.0, 2.0, 3.0, 4.0, 1, 1, 10), 0.8).fold == 1.0   # one fold: unchanged

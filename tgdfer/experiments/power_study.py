@@ -103,6 +103,25 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
     return result
 
 
+def resummarise(pairs_csv: Path, out: Path) -> dict:
+    """A power study's result recomputed from its pairs CSV (no training): new components and grid, the rest (folds,
+    seeds, root, class recall, ...) from the JSON beside the CSV; written as power.json, power_pairs.csv, power.md."""
+    import json
+
+    pairs_csv = Path(pairs_csv)
+    base = pairs_csv.with_name(pairs_csv.name.replace("power_pairs", "power")).with_suffix(".json")
+    if not base.is_file():
+        raise FileNotFoundError(f"{base} not found: --from-pairs needs the power study's JSON beside its pairs CSV")
+    pairs = pd.read_csv(pairs_csv)
+    result = {**json.loads(base.read_text()), **summarise(pairs)}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "power.json", result)
+    atomic_write_text(out / "power_pairs.csv", pairs.to_csv(index=False))
+    atomic_write_text(out / "power.md", power_markdown(result))
+    return result
+
+
 GRID = dict(folds=(3, 5, 8, 10), seeds=(1, 2, 4, 8, 20), n=(50, 100, 200))
 
 
@@ -139,18 +158,23 @@ def power_markdown(result: dict) -> str:
                          f"{c['shared']:.0f} | {c['inter']:.0f} | {c['test_n_dev']:.0f} |")
             for g in r["grid"]:
                 key = (g["folds"], g["seeds"], g["test_per_class"])
-                for col in ("halfwidth_independent", "halfwidth80_independent", "halfwidth_overlapping"):
+                for col in ("halfwidth_independent", "halfwidth80_independent", "halfwidth_overlapping",
+                            "halfwidth_foldupper80_independent"):
                     k = key + (metric, col)
-                    worst[k] = max(worst.get(k, 0.0), g[col])
+                    worst[k] = max(worst.get(k, 0.0), g.get(col, float("nan")))
     lines += ["", "Largest predicted half-width of the 95% interval over the comparisons: expected, and not exceeded "
               "with 80% probability, for training sets drawn independently a fold; expected for J-fold splits of one "
-              "pool (the overlap correction the tables apply).", "",
-              "| folds | seeds | runs a variant | test clips a class | UAR | UAR (80%) | UAR, J-fold pool | frame AUC | "
-              "frame AUC (80%) | frame AUC, J-fold pool |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "pool (the overlap correction the tables apply); expected with each fold component at its 80% upper "
+              "confidence bound (`power.fold_upper`: how far the prediction itself can be off, since the fold "
+              "component is estimated from the study's folds - 1 degrees of freedom).", "",
+              "| folds | seeds | runs a variant | test clips a class | UAR | UAR (80%) | UAR, J-fold pool | UAR, fold "
+              "upper 80% | frame AUC | frame AUC (80%) | frame AUC, J-fold pool | frame AUC, fold upper 80% |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     designs = sorted({k[:3] for k in worst})
     for J, S, m in designs:
         cells = [worst.get((J, S, m, metric, col), float("nan")) for metric in ("uar", "frame_auc")
-                 for col in ("halfwidth_independent", "halfwidth80_independent", "halfwidth_overlapping")]
+                 for col in ("halfwidth_independent", "halfwidth80_independent", "halfwidth_overlapping",
+                             "halfwidth_foldupper80_independent")]
         lines.append(f"| {J} | {S} | {J * S} | {m} | " + " | ".join(f"{v:.1f}" for v in cells) + " |")
     if "class_recall" in result:
         lines += ["", "## Class difficulty", "", class_recall_markdown(result["class_recall"])]
