@@ -49,8 +49,11 @@ def fold_upper(c: Components, confidence: float = 0.8) -> Components:
     """`c` with its fold component at its one-sided `confidence` upper bound: the fold means' variance, on
     folds - 1 degrees of freedom, raised to (folds - 1) s² / chi2_{1 - confidence, folds - 1}, less what the other
     components put into it. The prediction's own uncertainty: 5 folds say little about how much training draws differ
-    (on the replication draw, the no-text frame-AUC fold component came out near 6.5 points² against 0.6 estimated
-    on the development draw, the permuted descriptions' near 0 against 71)."""
+    (on the replication draw, the fold means of the no-text frame-AUC difference varied by about 6.5 points² more
+    than seed noise explains, against a fold component of 0.6 estimated on the development draw; the permuted
+    descriptions' varied less than seed noise, against 71). Rough: the other components are taken as known, the bound
+    collapses to the point estimate where the fold means vary less than they predict, and a half-width computed
+    with it is an expected width, not a bound on an observed one."""
     if c.folds < 2 or np.isnan(c.between):
         return c
     df = c.folds - 1
