@@ -95,12 +95,7 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
     result.update(folds=list(folds), seeds=list(seeds), root=str(root), config=config,
                   class_recall=class_recall([folder("tgdfer", {}, f, s) for f in folds for s in seeds]),
                   seconds=round(time.time() - t0, 1))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "power.json", result)
-    atomic_write_text(out / "power_pairs.csv", pairs.to_csv(index=False))
-    atomic_write_text(out / "power.md", power_markdown(result))
-    return result
+    return write_study(out, result, pairs)
 
 
 def resummarise(pairs_csv: Path, out: Path) -> dict:
@@ -114,6 +109,11 @@ def resummarise(pairs_csv: Path, out: Path) -> dict:
         raise FileNotFoundError(f"{base} not found: --from-pairs needs the power study's JSON beside its pairs CSV")
     pairs = pd.read_csv(pairs_csv)
     result = {**json.loads(base.read_text()), **summarise(pairs)}
+    return write_study(out, result, pairs)
+
+
+def write_study(out: Path, result: dict, pairs: pd.DataFrame) -> dict:
+    """power.json, power_pairs.csv and power.md of a study into `out`; returns `result`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "power.json", result)

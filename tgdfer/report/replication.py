@@ -57,14 +57,10 @@ def precision_table(rec: pd.DataFrame, plan_raw: dict, dataset: str = "synth") -
 
 def write_replication_tables(results: str | Path, out: str | Path, plan_path: str | Path) -> dict[str, Path]:
     """The three tables of the module docstring from the records in `results` (the replication draw's)."""
-    import json
+    from .tables import _md, use_design_of
 
-    from .tables import _md
-
-    results = Path(results)
-    rec = pd.read_csv(results / "records.csv")
-    design = results / "design.json"                              # the intervals' design (independent folds)
-    stats.use_design(design.is_file() and json.loads(design.read_text()).get("independent_folds", False))
+    rec = pd.read_csv(Path(results) / "records.csv")
+    use_design_of(results)                                        # the intervals' design (independent folds)
     plan, out = load_plan(plan_path), Path(out)
     note = rule(plan, PLAN_FILE, "replication", f"{RECORDS}/records.csv", "`paper/tables/replication_plan.md`")
     prec = ("Precision of the replication draw's design: each TG-DFER pair's paired difference (last epoch, in points; "

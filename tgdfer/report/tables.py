@@ -257,14 +257,19 @@ def per_class_table(rec: pd.DataFrame, class_names: list[str], confusion: pd.Dat
     return pd.DataFrame(rows)
 
 
-def load_records(results: str | Path) -> dict:
-    """The records and what goes with them; sets the intervals' design from `design.json` (see `stats.use_design`)."""
+def use_design_of(results: str | Path) -> None:
+    """Set the intervals' design (`stats.use_design`) from the records' `design.json`: independent folds or not."""
     import json
 
+    design = Path(results) / "design.json"
+    stats.use_design(design.is_file() and json.loads(design.read_text()).get("independent_folds", False))
+
+
+def load_records(results: str | Path) -> dict:
+    """The records and what goes with them; sets the intervals' design from `design.json` (see `stats.use_design`)."""
     results = Path(results)
     out = {"records": pd.read_csv(results / "records.csv"), "published": pd.read_csv(results / "published.csv")}
-    design = results / "design.json"
-    stats.use_design(design.is_file() and json.loads(design.read_text()).get("independent_folds", False))
+    use_design_of(results)
     for name in ("confusion", "history", "frame_clips"):
         p = results / f"{name}.csv"
         out[name] = pd.read_csv(p, dtype={"clip_id": str}) if p.is_file() else pd.DataFrame()
