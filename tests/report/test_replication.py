@@ -69,13 +69,17 @@ def test_replication_tables_and_readme_block(tmp_path):
     shutil.copyfile(repo_root() / "results" / "published.csv", res / "published.csv")
     (res / "design.json").write_text(json.dumps({"independent_folds": True}))
     files = write_replication_tables(res, tmp_path / "tables", repo_root() / PLAN_FILE)
+    scores = files["replication_scores"].read_text()
+    assert "| chance (UAR 1/C) / random frame scores in expectation | - | 14.3 | 50.0 |" in scores
+    assert "| TG-DFER | 20 | 59.8 [" in scores and "| no text | 20 | 54.8 [" in scores   # TG-DFER - 5 points
+    assert "| descriptions permuted across classes | 0 | - | - |" in scores                                   # not run: '-', not a number
     claims = files["replication_claims"].read_text()
     assert "replication draw" in claims and "analysis_plan_replication.json" in claims and "no text vs TG-DFER" in claims
     readme = tmp_path / "README.md"
     readme.write_text("a\n<!-- replication:start -->\nOLD BLOCK\n<!-- replication:end -->\nb\n")
     assert update_readme_block(readme, tmp_path / "tables")
     text = readme.read_text()
-    assert "OLD BLOCK" not in text and "half-width observed" in text and text.startswith("a\n") and text.endswith("b\n")
+    assert "OLD BLOCK" not in text and "half-width observed" in text and "| position prior |" in text and text.startswith("a\n") and text.endswith("b\n")
 
 
 def test_committed_replication_tables_are_what_its_records_give(tmp_path):
