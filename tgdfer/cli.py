@@ -393,10 +393,15 @@ def _parser_power(sub) -> None:
                                     "and minimum detectable effect of each design (writes power.json, power_pairs.csv "
                                     "and power.md into --out). Never run it on the evaluation draw.")
     pw.add_argument("--root", help="a generated benchmark (the development draw)")
-    pw.add_argument("--from-pairs", dest="from_pairs", default=None,
+    pw.add_argument("--draw", default=None, help="instead of --root: a draw of configs/protocol.json (rendered on "
+                    "first use), e.g. development-2; sealed draws are refused")
+    pw.add_argument("--from-pairs", dest="from_pairs", nargs="+", default=None,
                     help="instead of training: recompute the components and the design grid from a power study's "
                          "pairs CSV (e.g. results/development/power_pairs_format3.csv), keeping the rest of its JSON "
-                         "(the CSV's name with power_pairs -> power, .csv -> .json)")
+                         "(the CSV's name with power_pairs -> power, .csv -> .json); several CSVs (studies of "
+                         "different development draws): their folds pooled")
+    pw.add_argument("--grid-folds", dest="grid_folds", type=int, nargs="+", default=None,
+                    help="fold counts of the design grid with --from-pairs (default 3 5 8 10)")
     pw.add_argument("--config", default=PROTOCOL.config)
     pw.add_argument("--folds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     pw.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -411,13 +416,23 @@ def _cmd_power(a) -> int:
     from .paths import resolve
 
     if a.from_pairs:
-        resummarise(resolve(a.from_pairs), resolve(a.out))
+        resummarise([resolve(p) for p in a.from_pairs], resolve(a.out), a.grid_folds)
         print((resolve(a.out) / "power.md").read_text())
         return 0
-    if not a.root:
-        raise SystemExit("error: power needs --root (a development draw to train on) or --from-pairs CSV")
-    run_power_study("dfew", resolve(a.root), a.config, resolve(a.runs_dir), a.folds, a.seeds, resolve(a.out),
-                    workers=a.workers)
+    if bool(a.root) == bool(a.draw):
+        raise SystemExit("error: power needs one of --root (a development draw to train on) or --draw NAME, or "
+                         "--from-pairs CSV")
+    if a.draw:
+        from .experiments.protocol import PROTOCOL
+
+        if PROTOCOL.draw(a.draw).sealed:
+            raise SystemExit(f"error: the {a.draw} draw is sealed: power studies run on development draws only "
+                             f"(unsealed: {', '.join(k for k, d in PROTOCOL.draws.items() if not d.sealed)})")
+        root = PROTOCOL.benchmark(a.draw, workers=a.workers)[1]
+    else:
+        root = resolve(a.root)
+    run_power_study("dfew", root, a.config, resolve(a.runs_dir), a.folds, a.seeds, resolve(a.out),
+                    workers=a.workers, draw=a.draw or "")
     print((resolve(a.out) / "power.md").read_text())
     return 0
 

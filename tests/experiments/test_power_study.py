@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from tgdfer.experiments.power_study import COMPARISONS, power_markdown, summarise
@@ -80,3 +81,68 @@ def test_resummarise_from_the_committed_pairs_gives_the_committed_study(tmp_path
     got = resummarise(dev / "power_pairs_format3.csv", tmp_path)
     assert got == json.loads((dev / "power_format3.json").read_text())
     assert (tmp_path / "power.md").read_text() == (dev / "power_format3.md").read_text()
+
+
+def _study(folder, draw, shift, rng, with_draw_column=True):
+    """A power study's pairs CSV and JSON as `run_power_study` writes them, on simulated pairs of one draw."""
+    import json
+
+    rows = []
+    for name in COMPARISONS:
+        for metric, n in (("uar", 100.0), ("frame_auc", 600.0)):
+            for f in range(1, 6):
+                a = rng.normal(0, 3)
+                for s in range(4):
+                    rows.append(dict(comparison=name, metric=metric, fold=f, seed=s, diff=shift + a + rng.normal(0, 2),
+                                     test_var=400 / n, test_shared_var=200 / n, test_n=n))
+    pairs = pd.DataFrame(rows)
+    if with_draw_column:
+        pairs.insert(0, "draw", draw)
+    folder.mkdir()
+    pairs.to_csv(folder / "power_pairs.csv", index=False)
+    (folder / "power.json").write_text(json.dumps({"draw": draw, "folds": [1, 2, 3, 4, 5], "seeds": [0, 1, 2, 3],
+                                                   "config": "tgdfer-tiny-f3", "class_recall": {}}))
+    return pairs
+
+
+def test_studies_of_two_development_draws_pool_their_folds(tmp_path):
+    """Fold 1 of one draw and fold 1 of another are two independent folds: pooled, 10 folds (9 degrees of freedom),
+    whether the older CSV has a draw column or takes its draw from its JSON."""
+    from tgdfer.experiments.power_study import resummarise
+    from tgdfer.report import power
+
+    rng = np.random.default_rng(1)
+    a = _study(tmp_path / "a", "development", -2.0, rng, with_draw_column=False)
+    b = _study(tmp_path / "b", "development-2", -2.0, rng)
+    got = resummarise([tmp_path / "a" / "power_pairs.csv", tmp_path / "b" / "power_pairs.csv"], tmp_path / "out",
+                      grid_folds=(5, 20))
+    c = got["comparisons"]["no text"]["frame_auc"]
+    assert got["draws"] == {"development": [1, 2, 3, 4, 5], "development-2": [1, 2, 3, 4, 5]} and got["folds"] == 10
+    assert c["components"]["folds"] == 10 and c["pairs"] == 40 and "class_recall" not in got
+    assert {g["folds"] for g in c["grid"]} == {5, 20}
+    pooled = pd.concat([a.assign(draw="development"), b])
+    df = pooled[(pooled.comparison == "no text") & (pooled.metric == "frame_auc")]
+    want = power.components(df)
+    assert want.folds == 10 and abs(c["components"]["fold"] - round(want.fold, 3)) < 1e-9
+    assert power.components(df.drop(columns="draw")).folds == 5          # without the draw, folds would be merged
+    assert "development-2 (folds [1, 2, 3, 4, 5]): 10 independent folds pooled" in (tmp_path / "out" / "power.md").read_text()
+    with pytest.raises(ValueError, match="twice"):
+        resummarise([tmp_path / "b" / "power_pairs.csv", tmp_path / "b" / "power_pairs.csv"], tmp_path / "out2")
+
+
+def test_power_refuses_a_sealed_draw():
+    from tgdfer.cli import main
+
+    with pytest.raises(SystemExit, match="sealed"):
+        main(["power", "--draw", "evaluation", "--out", "unused"])
+    with pytest.raises(SystemExit, match="one of --root"):
+        main(["power", "--out", "unused"])
+
+
+def test_the_second_development_draw_is_unsealed_with_a_seed_of_its_own():
+    from tgdfer.experiments.protocol import load_protocol
+
+    p = load_protocol()
+    d = p.draws["development-2"]
+    assert not d.sealed and not d.runs
+    assert d.seed not in {v.seed for k, v in p.draws.items() if k != "development-2"}

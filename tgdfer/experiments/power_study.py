@@ -71,8 +71,10 @@ def fold_rows(name: str, fold: int, seeds, per_seed: list[dict]) -> list[dict]:
 
 
 def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds, out: Path, *,
-                    workers: int | None = None, say=print) -> dict:
-    """Train the pairs (reusing finished runs), then write power.json, power_pairs.csv and power.md into `out`."""
+                    workers: int | None = None, say=print, draw: str = "") -> dict:
+    """Train the pairs (reusing finished runs), then write power.json, power_pairs.csv and power.md into `out`.
+    `draw`: the protocol's name of the development draw at `root`, kept in the JSON and in a pairs column, so that
+    studies of several draws can be pooled (`resummarise`)."""
     from ..engine.run import run_folder
 
     t0 = time.time()
@@ -91,24 +93,54 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
             per_seed = [clip_differences(folder("tgdfer", {}, f, s), folder(variant, ov, f, s)) for s in seeds]
             rows += fold_rows(name, f, seeds, per_seed)
     pairs = pd.DataFrame(rows)
+    if draw:
+        pairs.insert(0, "draw", draw)
     result = summarise(pairs)
+    result.update(**({"draw": draw} if draw else {}))
     result.update(folds=list(folds), seeds=list(seeds), root=str(root), config=config,
                   class_recall=class_recall([folder("tgdfer", {}, f, s) for f in folds for s in seeds]),
                   seconds=round(time.time() - t0, 1))
     return write_study(out, result, pairs)
 
 
-def resummarise(pairs_csv: Path, out: Path) -> dict:
+def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
     """A power study's result recomputed from its pairs CSV (no training): new components and grid, the rest (folds,
-    seeds, root, class recall, ...) from the JSON beside the CSV; written as power.json, power_pairs.csv, power.md."""
+    seeds, root, class recall, ...) from the JSON beside the CSV; written as power.json, power_pairs.csv, power.md.
+
+    Several CSVs (studies of different development draws, each with the JSON beside it): their pairs pooled, a fold
+    being a (draw, fold) pair (the folds of the generated benchmark are independent draws, so the folds of two draws
+    are simply more folds); the draw of a CSV without a draw column is its JSON's `draw`, else 'development'. The
+    result names its studies and each draw's folds; class recall is kept only from a single study.
+    `grid_folds`: the fold counts of the design grid (default `GRID`'s)."""
     import json
 
-    pairs_csv = Path(pairs_csv)
-    base = pairs_csv.with_name(pairs_csv.name.replace("power_pairs", "power")).with_suffix(".json")
-    if not base.is_file():
-        raise FileNotFoundError(f"{base} not found: --from-pairs needs the power study's JSON beside its pairs CSV")
-    pairs = pd.read_csv(pairs_csv)
-    result = {**json.loads(base.read_text()), **summarise(pairs)}
+    paths = [Path(p) for p in ([pairs_csv] if isinstance(pairs_csv, (str, Path)) else pairs_csv)]
+    if not paths:
+        raise ValueError("resummarise needs at least one pairs CSV")
+    bases, frames = [], []
+    for p in paths:
+        base = p.with_name(p.name.replace("power_pairs", "power")).with_suffix(".json")
+        if not base.is_file():
+            raise FileNotFoundError(f"{base} not found: --from-pairs needs the power study's JSON beside its pairs CSV")
+        bases.append(json.loads(base.read_text()))
+        frames.append(pd.read_csv(p))
+    grid = dict(GRID, folds=tuple(grid_folds)) if grid_folds else GRID
+    if len(paths) == 1:
+        return write_study(out, {**bases[0], **summarise(frames[0], grid)}, frames[0])
+    for b, df, p in zip(bases, frames, paths):
+        if "draw" not in df:
+            df.insert(0, "draw", b.get("draw", "development"))
+    pairs = pd.concat(frames, ignore_index=True)
+    keys = pairs[["draw", "fold"]].drop_duplicates()
+    if len(pairs[["draw", "fold", "seed", "comparison", "metric"]].drop_duplicates()) != len(pairs):
+        raise ValueError(f"{', '.join(map(str, paths))}: the same draw, fold, seed and comparison twice; pool studies "
+                         "of different draws (or different folds of one)")
+    result = {"studies": [str(p) for p in paths],
+              "draws": {d: sorted(int(f) for f in g["fold"]) for d, g in keys.groupby("draw", sort=False)},
+              "folds": int(len(keys)), "seeds": sorted({int(s) for s in pairs["seed"]}),
+              "config": bases[0].get("config"), **summarise(pairs, grid)}
+    if len({b.get("config") for b in bases}) > 1:
+        raise ValueError(f"{', '.join(map(str, paths))}: studies of different configs cannot be pooled")
     return write_study(out, result, pairs)
 
 
@@ -125,7 +157,7 @@ def write_study(out: Path, result: dict, pairs: pd.DataFrame) -> dict:
 GRID = dict(folds=(3, 5, 8, 10), seeds=(1, 2, 4, 8, 20), n=(50, 100, 200))
 
 
-def summarise(pairs: pd.DataFrame) -> dict:
+def summarise(pairs: pd.DataFrame, grid: dict = GRID) -> dict:
     """Per comparison and metric: the observed mean difference, the variance components and the design grid."""
     out = {"comparisons": {}}
     per_class = {}
@@ -133,28 +165,37 @@ def summarise(pairs: pd.DataFrame) -> dict:
         per_class.setdefault(name, float(pairs[(pairs.comparison == name) & (pairs.metric == "uar")]["test_n"].mean()))
         c = power.components(df)
         scale = 1.0 if metric == "uar" else c.n / per_class[name]        # scored clips a class at the dev draw
-        grid = power.design_grid(c, GRID["folds"], GRID["seeds"], GRID["n"], scale=scale)
+        designs = power.design_grid(c, grid["folds"], grid["seeds"], grid["n"], scale=scale)
         out["comparisons"].setdefault(name, {})[metric] = {
             "mean_diff": round(float(df["diff"].mean()), 2), "pairs": int(len(df)),
             "components": {"fold": round(c.fold, 3), "seed": round(c.seed, 3), "shared": round(c.shared, 2),
-                           "inter": round(c.inter, 2), "test_n_dev": round(c.n, 1), "units_per_class": round(scale, 3)},
-            "grid": grid.round(2).to_dict("records")}
+                           "inter": round(c.inter, 2), "test_n_dev": round(c.n, 1), "units_per_class": round(scale, 3),
+                           "folds": c.folds, "fold_upper80": round(power.fold_upper(c, 0.8).fold, 3)},
+            "grid": designs.round(2).to_dict("records")}
     return out
 
 
 def power_markdown(result: dict) -> str:
     """The design table: for each design, the largest predicted half-width over the primary comparisons."""
-    lines = [f"# Power study (development draw; folds {result['folds']}, seeds {result['seeds']})", "",
+    if "draws" in result:
+        where = (f"development draws {', '.join(f'{d} (folds {f})' for d, f in result['draws'].items())}: "
+                 f"{result['folds']} independent folds pooled; seeds {result['seeds']}")
+    else:
+        where = f"development draw; folds {result['folds']}, seeds {result['seeds']}"
+    lines = [f"# Power study ({where})", "",
              "Variance components of each paired difference, in points squared (`tgdfer/report/power.py`): fold "
              "(training data; a lower bound where folds share training clips), seed (training run), shared and clip x "
-             "run (test clips; divided by the test units: clips a class for UAR, scored clips for frame AUC).", "",
-             "| comparison | metric | mean Δ | fold | seed | shared | clip x run | test units (dev) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "run (test clips; divided by the test units: clips a class for UAR, scored clips for frame AUC). Fold, "
+             "80% upper: the fold component at its one-sided 80% upper confidence bound from the folds' means "
+             "(folds - 1 degrees of freedom; `power.fold_upper`).", "",
+             "| comparison | metric | mean Δ | fold | fold, 80% upper | folds | seed | shared | clip x run | test units (dev) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     worst = {}
     for name, metrics in result["comparisons"].items():
         for metric, r in metrics.items():
             c = r["components"]
-            lines.append(f"| {name} | {metric} | {r['mean_diff']:+.1f} | {c['fold']:.2f} | {c['seed']:.2f} | "
+            lines.append(f"| {name} | {metric} | {r['mean_diff']:+.1f} | {c['fold']:.2f} | {c['fold_upper80']:.2f} | "
+                         f"{c['folds']} | {c['seed']:.2f} | "
                          f"{c['shared']:.0f} | {c['inter']:.0f} | {c['test_n_dev']:.0f} |")
             for g in r["grid"]:
                 key = (g["folds"], g["seeds"], g["test_per_class"])

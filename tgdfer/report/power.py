@@ -98,9 +98,10 @@ def units_per_class(labels, n_classes: int) -> float:
 
 def components(df: pd.DataFrame) -> Components:
     """Variance components from paired runs: columns fold, seed, diff, test_var, test_n and, where a fold has two
-    seeds or more, test_shared_var (module docstring)."""
+    seeds or more, test_shared_var (module docstring); with a column draw, a fold is a (draw, fold) pair (the
+    independent folds of several draws of the benchmark pooled)."""
     df = df.dropna(subset=["diff"])
-    g = df.groupby("fold")["diff"]
+    g = df.groupby(["draw", "fold"] if "draw" in df else "fold")["diff"]     # folds of several development draws
     within = g.var(ddof=1).dropna()
     seeds, n = float(g.size().mean()), float(df["test_n"].mean())
     total = float((df["test_var"] * df["test_n"]).mean())
