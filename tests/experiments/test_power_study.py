@@ -146,3 +146,30 @@ def test_the_second_development_draw_is_unsealed_with_a_seed_of_its_own():
     d = p.draws["development-2"]
     assert not d.sealed and not d.runs
     assert d.seed not in {v.seed for k, v in p.draws.items() if k != "development-2"}
+
+
+def test_class_recall_of_two_studies_pools_their_runs():
+    from tgdfer.report.class_difficulty import pool_class_recall
+
+    names = ["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear"]
+    a = {"runs": 20, "mean_recall": dict(zip(names, [60, 20, 80, 60, 50, 20, 30])),
+         "range": {c: [10, 90] for c in names}}
+    b = {"runs": 60, "mean_recall": dict(zip(names, [80, 40, 80, 60, 50, 20, 10])),
+         "range": {c: [5, 70] for c in names}}
+    r = pool_class_recall([a, b])
+    assert r["runs"] == 80 and r["mean_recall"]["happiness"] == 75.0 and r["mean_recall"]["fear"] == 15.0
+    assert r["range"]["sadness"] == [5, 90] and r["at_or_below_chance"] == [] and -1 <= r["spearman"] <= 1
+
+
+def test_the_committed_pooled_study_is_what_the_two_development_draws_pairs_give(tmp_path):
+    import json
+
+    from tgdfer.experiments.power_study import resummarise
+    from tgdfer.paths import repo_root
+
+    res = repo_root() / "results"
+    got = resummarise([res / "development" / "power_pairs_format3.csv", res / "development-2" / "power_pairs.csv"],
+                      tmp_path, grid_folds=(5, 10, 15, 20, 30, 40))
+    assert got == json.loads((res / "development" / "pooled" / "power.json").read_text())
+    assert (tmp_path / "power.md").read_text() == (res / "development" / "pooled" / "power.md").read_text()
+    assert got["folds"] == 10 and got["class_recall"]["runs"] == 40

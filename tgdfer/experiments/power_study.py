@@ -110,7 +110,8 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
     Several CSVs (studies of different development draws, each with the JSON beside it): their pairs pooled, a fold
     being a (draw, fold) pair (the folds of the generated benchmark are independent draws, so the folds of two draws
     are simply more folds); the draw of a CSV without a draw column is its JSON's `draw`, else 'development'. The
-    result names its studies and each draw's folds; class recall is kept only from a single study.
+    result names its studies and each draw's folds; class recall pooled over every study's runs where each has it
+    (`pool_class_recall`; the means are rounded to 0.1 in each study's JSON).
     `grid_folds`: the fold counts of the design grid (default `GRID`'s)."""
     import json
 
@@ -127,6 +128,8 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
     grid = dict(GRID, folds=tuple(grid_folds)) if grid_folds else GRID
     if len(paths) == 1:
         return write_study(out, {**bases[0], **summarise(frames[0], grid)}, frames[0])
+    if len({b.get("config") for b in bases}) > 1:
+        raise ValueError(f"{', '.join(map(str, paths))}: studies of different configs cannot be pooled")
     for b, df, p in zip(bases, frames, paths):
         if "draw" not in df:
             df.insert(0, "draw", b.get("draw", "development"))
@@ -135,12 +138,19 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
     if len(pairs[["draw", "fold", "seed", "comparison", "metric"]].drop_duplicates()) != len(pairs):
         raise ValueError(f"{', '.join(map(str, paths))}: the same draw, fold, seed and comparison twice; pool studies "
                          "of different draws (or different folds of one)")
-    result = {"studies": [str(p) for p in paths],
+    from ..paths import repo_root
+
+    def shown(p: Path) -> str:                                   # relative to the repository where it lies inside
+        return str(p.resolve().relative_to(repo_root())) if p.resolve().is_relative_to(repo_root()) else str(p)
+
+    result = {"studies": [shown(p) for p in paths],
               "draws": {d: sorted(int(f) for f in g["fold"]) for d, g in keys.groupby("draw", sort=False)},
               "folds": int(len(keys)), "seeds": sorted({int(s) for s in pairs["seed"]}),
               "config": bases[0].get("config"), **summarise(pairs, grid)}
-    if len({b.get("config") for b in bases}) > 1:
-        raise ValueError(f"{', '.join(map(str, paths))}: studies of different configs cannot be pooled")
+    if all(b.get("class_recall") for b in bases):
+        from ..report.class_difficulty import pool_class_recall
+
+        result["class_recall"] = pool_class_recall([b["class_recall"] for b in bases])
     return write_study(out, result, pairs)
 
 

@@ -37,6 +37,22 @@ def class_recall(run_dirs: list[Path]) -> dict:
             "reference": ref["method"], "spearman": round(float(rho), 2)}
 
 
+def pool_class_recall(results: list[dict]) -> dict:
+    """`class_recall` of several sets of runs (e.g. the power studies of two development draws) as one: the mean over
+    all their runs (weighted by runs), the widest range, chance and Spearman recomputed."""
+    names = list(results[0]["mean_recall"])
+    runs = np.array([r["runs"] for r in results], float)
+    mean = np.array([[r["mean_recall"][c] for c in names] for r in results]).T @ runs / runs.sum()
+    ref = reference()
+    chance = 100 / len(names)
+    return {"runs": int(runs.sum()), "chance": round(chance, 1),
+            "mean_recall": {c: round(float(v), 1) for c, v in zip(names, mean)},
+            "range": {c: [min(r["range"][c][0] for r in results), max(r["range"][c][1] for r in results)]
+                      for c in names},
+            "at_or_below_chance": [c for c, v in zip(names, mean) if v <= chance], "reference": ref["method"],
+            "spearman": round(float(spearmanr(mean, [ref["recall"][c] for c in names]).correlation), 2)}
+
+
 def class_recall_markdown(r: dict) -> str:
     names = list(r["mean_recall"])
     ref = reference()["recall"]
