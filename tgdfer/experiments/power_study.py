@@ -96,7 +96,8 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
     if draw:
         pairs.insert(0, "draw", draw)
     result = summarise(pairs)
-    result.update(**({"draw": draw} if draw else {}))
+    if draw:
+        result["draw"] = draw
     result.update(folds=list(folds), seeds=list(seeds), root=str(root), config=config,
                   class_recall=class_recall([folder("tgdfer", {}, f, s) for f in folds for s in seeds]),
                   seconds=round(time.time() - t0, 1))
@@ -130,7 +131,7 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
         return write_study(out, {**bases[0], **summarise(frames[0], grid)}, frames[0])
     if len({b.get("config") for b in bases}) > 1:
         raise ValueError(f"{', '.join(map(str, paths))}: studies of different configs cannot be pooled")
-    for b, df, p in zip(bases, frames, paths):
+    for b, df in zip(bases, frames):
         if "draw" not in df:
             df.insert(0, "draw", b.get("draw", "development"))
     pairs = pd.concat(frames, ignore_index=True)
@@ -140,10 +141,8 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
                          "of different draws (or different folds of one)")
     from ..paths import repo_root
 
-    def shown(p: Path) -> str:                                   # relative to the repository where it lies inside
-        return str(p.resolve().relative_to(repo_root())) if p.resolve().is_relative_to(repo_root()) else str(p)
-
-    result = {"studies": [shown(p) for p in paths],
+    inside = [p.resolve() for p in paths]                        # named relative to the repository where inside it
+    result = {"studies": [str(p.relative_to(repo_root())) if p.is_relative_to(repo_root()) else str(p) for p in inside],
               "draws": {d: sorted(int(f) for f in g["fold"]) for d, g in keys.groupby("draw", sort=False)},
               "folds": int(len(keys)), "seeds": sorted({int(s) for s in pairs["seed"]}),
               "config": bases[0].get("config"), **summarise(pairs, grid)}

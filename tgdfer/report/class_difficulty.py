@@ -25,16 +25,7 @@ def class_recall(run_dirs: list[Path]) -> dict:
     recalls = [json.loads((Path(d) / "metrics.json").read_text())["last"]["recall"] for d in run_dirs]
     names = list(recalls[0])
     values = np.array([[100 * r[c] for c in names] for r in recalls])            # [runs, classes]
-    mean = values.mean(0)
-    ref = reference()
-    rho = spearmanr(mean, [ref["recall"][c] for c in names]).correlation
-    chance = 100 / len(names)
-    return {"runs": len(recalls), "chance": round(chance, 1),
-            "mean_recall": {c: round(float(v), 1) for c, v in zip(names, mean)},
-            "range": {c: [round(float(values[:, i].min()), 1), round(float(values[:, i].max()), 1)]
-                      for i, c in enumerate(names)},
-            "at_or_below_chance": [c for c, v in zip(names, mean) if v <= chance],
-            "reference": ref["method"], "spearman": round(float(rho), 2)}
+    return _summary(names, values.mean(0), values.min(0), values.max(0), len(recalls))
 
 
 def pool_class_recall(results: list[dict]) -> dict:
@@ -43,14 +34,21 @@ def pool_class_recall(results: list[dict]) -> dict:
     names = list(results[0]["mean_recall"])
     runs = np.array([r["runs"] for r in results], float)
     mean = np.array([[r["mean_recall"][c] for c in names] for r in results]).T @ runs / runs.sum()
+    lo = np.array([min(r["range"][c][0] for r in results) for c in names])
+    hi = np.array([max(r["range"][c][1] for r in results) for c in names])
+    return _summary(names, mean, lo, hi, int(runs.sum()))
+
+
+def _summary(names: list[str], mean, lo, hi, runs: int) -> dict:
+    """The `class_recall` dict from per-class mean, min and max recall (%) over `runs` runs."""
     ref = reference()
+    rho = spearmanr(mean, [ref["recall"][c] for c in names]).correlation
     chance = 100 / len(names)
-    return {"runs": int(runs.sum()), "chance": round(chance, 1),
+    return {"runs": runs, "chance": round(chance, 1),
             "mean_recall": {c: round(float(v), 1) for c, v in zip(names, mean)},
-            "range": {c: [min(r["range"][c][0] for r in results), max(r["range"][c][1] for r in results)]
-                      for c in names},
-            "at_or_below_chance": [c for c, v in zip(names, mean) if v <= chance], "reference": ref["method"],
-            "spearman": round(float(spearmanr(mean, [ref["recall"][c] for c in names]).correlation), 2)}
+            "range": {c: [round(float(a), 1), round(float(b), 1)] for c, a, b in zip(names, lo, hi)},
+            "at_or_below_chance": [c for c, v in zip(names, mean) if v <= chance],
+            "reference": ref["method"], "spearman": round(float(rho), 2)}
 
 
 def class_recall_markdown(r: dict) -> str:
