@@ -51,6 +51,9 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     # which two draws of the benchmark share
     runs = Path(runs_dir) if runs_dir else default_runs_dir() / ("" if draw == "development" else f"draw-{draw}")
     results, paper = home / "results", (home / "paper" if committed else home)
+    if own.parts:                      # several draws pooled (the precision draws): each rendered, cached and run
+        return _run_parts(own, folds, config=config, runs=runs, paper=paper, home=home, committed=committed,
+                          workers=workers, say=say, t0=t0)
     from .source import resolve_dataset
 
     layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=seed, min_per_class=min_per_class,
@@ -84,6 +87,40 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
         say("\n" + summary.read_text())
     return {"runs": runs, "results": results, "paper": paper, "files": files, "summary": summary,
             "seconds": time.time() - t0}
+
+
+def _run_parts(own, folds, *, config: str, runs: Path, paper: Path, home: Path, committed: bool, workers, say,
+               t0) -> dict:
+    """A draw of several parts: each part (a whole benchmark from its own generator seed) rendered, its cache warmed
+    and its runs of the draw's design trained under runs/draw-<name>/seed<generator seed>/; then every part's records
+    pooled under results/<draw>/ (its fold f of part k becomes fold 5k + f: `report/parts.py`) and the draw's tables."""
+    from ..report.parts import merge_parts
+    from ..report.replication import SETS, update_readme_block, write_replication_tables
+
+    which = next((s for s in SETS if s.draw == own.name), None)
+    if which is None:
+        raise ValueError(f"the {own.name} draw has parts but no tables of its own (report/replication.py SETS)")
+    done_parts = []
+    for k, gseed in enumerate(own.parts):
+        layout, root = PROTOCOL.benchmark(own.name, workers=workers, seed=gseed)
+        say(f"[{time.time() - t0:5.0f}s] part {k + 1} of {len(own.parts)} (generator seed {gseed}): benchmark at {root}")
+        part_runs = runs / f"seed{gseed}"
+        cache = part_runs / "synth" / "cache"
+        warm_cache(layout, root, config, cache)
+        say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
+        done = run_pool([spec_of(r, layout, root, config, part_runs, cache) for r in own.planned_runs(folds)],
+                        workers, say, t0)
+        check_failures(done)
+        say(f"[{time.time() - t0:5.0f}s] part {k + 1}: where the runs' time went: {time_split(done)}")
+        done_parts.append((gseed, part_runs))
+    results = home / "results" / own.name
+    merge_parts(done_parts, results, folds_a_part=len(PROTOCOL.folds))
+    tables = paper / "tables"
+    files = write_replication_tables(results, tables, repo_root() / which.plan_file, which)
+    if committed:
+        update_readme_block(repo_root() / "README.md", tables, which)
+    say(f"[{time.time() - t0:5.0f}s] records in {results}, tables in {tables}" + ("; README block updated" if committed else ""))
+    return {"runs": runs, "results": results, "paper": paper, "files": files, "summary": None, "seconds": time.time() - t0}
 
 
 def _run_own_design(own, folds, *, spec: dict, paper: Path, home: Path, committed: bool, workers, say, t0) -> dict:

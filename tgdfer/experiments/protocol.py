@@ -35,6 +35,13 @@ class Draw:
     about: str = ""
     analysis_plan: str = ""         # its own plan ('' : the protocol's), committed before the draw is run
     runs: tuple[DrawRuns, ...] = () # its own design ((): the protocol's run sets)
+    parts: tuple[int, ...] = ()     # several draws pooled as one set: their generator seeds (`seed` is the first);
+                                    # each part is a whole benchmark of 5 independent folds, its runs its own
+
+    @property
+    def generator_seeds(self) -> tuple[int, ...]:
+        """The generator seed of every draw this one renders (one, or its parts')."""
+        return self.parts or (self.seed,)
 
     def planned_runs(self, folds) -> list:
         """The draw's own design as `PlannedRun`s, TG-DFER's first (the reference of every pair)."""
@@ -119,23 +126,31 @@ class Protocol:
                                   "first; every choice runs on the development draw")
         return d
 
-    def generate_config(self, draw: str = "development"):
-        """The generator's settings of a draw (what `benchmark` renders)."""
+    def generate_config(self, draw: str = "development", seed: int | None = None):
+        """The generator's settings of a draw (what `benchmark` renders); `seed`: one of its parts' instead."""
         from ..synth.generate import GenerateConfig
 
-        return GenerateConfig(clips=self.clips, size=self.size, seed=self.draw(draw).seed,
+        return GenerateConfig(clips=self.clips, size=self.size, seed=self._seed(draw, seed),
                               min_per_class=self.min_per_class, videos=self.videos, expressions=self.expressions,
                               test_per_class=self.test_per_class, independent=self.independent)
 
-    def benchmark(self, draw: str = "development", workers: int | None = None):
-        """(layout, root) of a draw of the generated benchmark, rendered on first use."""
+    def benchmark(self, draw: str = "development", workers: int | None = None, seed: int | None = None):
+        """(layout, root) of a draw of the generated benchmark, rendered on first use; `seed`: one of its parts."""
         from .source import resolve_dataset
 
-        d = self.draw(draw)
-        return resolve_dataset("synth", "", clips=self.clips, size=self.size, seed=d.seed,
+        return resolve_dataset("synth", "", clips=self.clips, size=self.size, seed=self._seed(draw, seed),
                                min_per_class=self.min_per_class, videos=self.videos, workers=workers,
                                expressions=self.expressions, test_per_class=self.test_per_class,
                                independent=self.independent)
+
+
+    def _seed(self, draw: str, seed: int | None) -> int:
+        d = self.draw(draw)                                   # refuses a sealed draw whose plan is not committed
+        if seed is None:
+            return d.seed
+        if seed not in d.generator_seeds:
+            raise ValueError(f"generator seed {seed} is not a part of the {draw} draw (its parts: {list(d.generator_seeds)})")
+        return seed
 
 
 def load_protocol(path: str | Path | None = None) -> Protocol:
@@ -157,7 +172,17 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
 
 def _draw(name: str, v: dict) -> Draw:
     runs = tuple(DrawRuns(r["variant"], dict(r.get("set", {})), int(r["seeds"])) for r in v.get("runs", ()))
-    return Draw(name, v["seed"], v.get("sealed", False), v.get("about", ""), v.get("analysis_plan", ""), runs)
+    parts = tuple(int(x) for x in v.get("parts", ()))
+    if parts and not runs:
+        raise ValueError(f"protocol draw {name!r}: a draw of several parts needs its own design ('runs')")
+    if parts and len(set(parts)) != len(parts):
+        raise ValueError(f"protocol draw {name!r}: its parts' generator seeds repeat ({list(parts)})")
+    seed = v["seed"] if "seed" in v else (parts[0] if parts else None)
+    if seed is None:
+        raise ValueError(f"protocol draw {name!r} needs a generator 'seed' (or 'parts')")
+    if parts and seed != parts[0]:
+        raise ValueError(f"protocol draw {name!r}: 'seed' {seed} is not its first part's ({parts[0]}); give 'parts' only")
+    return Draw(name, seed, v.get("sealed", False), v.get("about", ""), v.get("analysis_plan", ""), runs, parts)
 
 
 PROTOCOL = load_protocol()

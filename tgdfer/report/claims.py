@@ -95,12 +95,12 @@ def claims_table(rec: pd.DataFrame, dataset: str = "synth", plan: AnalysisPlan |
 
 
 def rule(plan: AnalysisPlan | None = None, path: str = PLAN, draw: str = "evaluation",
-         records: str = "results/records.csv", printed: str = "the README") -> str:
+         records: str = "results/records.csv", printed: str = "the README", folds: int = 5) -> str:
     plan = plan or load_plan()
     n = len(plan.primary)
     return (f"Decided by the analysis plan committed before the {draw} draw was run (`{path}`, "
             f"printed in {printed}): one primary metric a claim; Δ = the comparison run minus its reference on the "
-            f"same fold and seed, 95% interval over the 5 independent fold means, unadjusted; p: the paired t-test of 0, "
+            f"same fold and seed, 95% interval over the {folds} independent fold means, unadjusted; p: the paired t-test of 0, "
             f"Holm-adjusted over the {n} primary comparisons of all claims; 'supports' / 'contradicts': adjusted p < "
             f"{plan.alpha:g} in / against the direction the paper predicts; 'no effect larger than the margin': the 90% "
             f"interval (two one-sided tests) inside ±{100 * plan.margin:g} points; 'cannot tell' otherwise, with the "

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..paths import repo_root
 from .paper_figures import write_crop_figure, write_figures
 from .readme import CLAIMS_END, CLAIMS_START, README_END, README_START, readme_block, update_readme
-from .replication import PLAN_FILE, update_readme_block, write_replication_tables
+from .replication import SETS, update_readme_block, write_replication_tables
 from .tables import claims_table, main_table, write_tables
 
 
@@ -21,11 +21,12 @@ def build_paper(results: str | Path, paper: str | Path, readme: str | Path | Non
     files["face_crops"] = write_crop_figure(Path(paper) / "figures")
     if readme is not None:
         update_readme(readme, Path(paper) / "tables")
-    plan = repo_root() / PLAN_FILE
-    if (Path(results) / "replication" / "records.csv").is_file() and plan.is_file():     # the second sealed draw
-        files.update(write_replication_tables(Path(results) / "replication", Path(paper) / "tables", plan))
-        if readme is not None:
-            update_readme_block(readme, Path(paper) / "tables")
+    for which in SETS:                      # the sealed draws with their own designs, where they have been run
+        plan = repo_root() / which.plan_file
+        if (Path(results) / which.draw / "records.csv").is_file() and plan.is_file():
+            files.update(write_replication_tables(Path(results) / which.draw, Path(paper) / "tables", plan, which))
+            if readme is not None:
+                update_readme_block(readme, Path(paper) / "tables", which)
     return files
 
 

@@ -1,17 +1,20 @@
-"""The replication draw's tables: its claims, decided by its own committed plan, and the precision its design bought.
+"""The tables of a sealed draw with its own design (the replication draw; the precision draws, four independent draws
+pooled as 20 folds): its claims, decided by its own committed plan, and the precision its design bought.
 
-In: the replication draw's records (`results/replication/`, from `collect`) and its plan
-(`paper/analysis_plan_replication.json`, committed before the draw was run). Out, under `paper/tables/`:
+In: the draw's records (`results/replication/`, from `collect`; `results/precision/`, from `parts.merge_parts`) and its
+plan (`paper/analysis_plan_replication.json`, `paper/analysis_plan_precision.json`, each committed before its draw was
+run). Out, under `paper/tables/` (for the precision draws `precision_*.md`):
 - `replication_scores.md`: each run's UAR and frame AUC with the floors beside them (chance, random scores, position
   prior, change detector);
 - `replication_claims.md`: the claims table of `claims.py` under that plan (its own Holm family);
 - `replication_precision.md`: every TG-DFER pair of the draw on UAR, WAR under DFEW's frequencies and both frame-AUC
   definitions: Δ [95% CI], the observed half-width, and (primary metrics) the half-width the plan predicted;
 - `replication_plan.md`: the plan as the README prints it.
-The README's `<!-- replication:start -->` block shows the first three.
+The README's `<!-- replication:start -->` (`<!-- precision:start -->`) block shows the first three.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +32,41 @@ PAIRS = ("tgdfer+text=none", "tgdfer+descriptions=facs-permuted", "mil-only", "p
 METRICS = ("uar", "war_dfew", "frame_auc_contrastive", "frame_auc_score")
 
 
-def scores_table(rec: pd.DataFrame, dataset: str = "synth") -> pd.DataFrame:
+@dataclass(frozen=True)
+class SealedSet:
+    """A sealed draw with its own design and plan, and where its records, tables and README block live."""
+    draw: str               # the protocol's draw
+    plan_file: str          # its analysis plan, relative to the repository
+    whose: str              # how the tables name it, possessive ("the replication draw's")
+    scored: tuple           # the trained runs its scores table lists besides TG-DFER
+
+    @property
+    def records(self) -> str:
+        return f"results/{self.draw}"
+
+    @property
+    def start(self) -> str:
+        return f"<!-- {self.draw}:start -->"
+
+    @property
+    def end(self) -> str:
+        return f"<!-- {self.draw}:end -->"
+
+
+REPLICATION = SealedSet("replication", PLAN_FILE, "the replication draw's", PAIRS[:3])
+PRECISION = SealedSet("precision", "paper/analysis_plan_precision.json",
+                      "the precision draws' (four independent five-fold draws, pooled as 20 folds)",
+                      ("tgdfer+descriptions=facs-permuted",))
+SETS = (REPLICATION, PRECISION)
+
+
+def scores_table(rec: pd.DataFrame, dataset: str = "synth", scored: tuple = PAIRS[:3]) -> pd.DataFrame:
     """Each run's own scores (UAR, contrastive frame AUC: mean [95% CI] over its folds x seeds) with the floors beside
     them: chance UAR (1/C), random frame scores, the position prior and the change detector ('-': not applicable)."""
     from .claims import floor_of
 
     rows = []
-    for run in ("tgdfer",) + PAIRS[:3] + ("random-scores", "position-prior", "change-detector"):
+    for run in ("tgdfer",) + tuple(scored) + ("random-scores", "position-prior", "change-detector"):
         cells = {}
         for metric in ("uar", "frame_auc_contrastive"):
             v = stats.run_values(rec, run, metric, dataset).dropna()
@@ -77,45 +108,50 @@ def precision_table(rec: pd.DataFrame, plan_raw: dict, dataset: str = "synth") -
     return pd.DataFrame(rows)
 
 
-def write_replication_tables(results: str | Path, out: str | Path, plan_path: str | Path) -> dict[str, Path]:
-    """The three tables of the module docstring from the records in `results` (the replication draw's)."""
+def write_replication_tables(results: str | Path, out: str | Path, plan_path: str | Path,
+                             which: SealedSet = REPLICATION) -> dict[str, Path]:
+    """The tables of the module docstring from the records in `results` (those of `which`, the replication draw's
+    by default), named `<draw>_scores.md` and so on."""
     from .tables import _md, use_design_of
 
     rec = pd.read_csv(Path(results) / "records.csv")
     use_design_of(results)                                        # the intervals' design (independent folds)
-    plan, out = load_plan(plan_path), Path(out)
-    note = rule(plan, PLAN_FILE, "replication", f"{RECORDS}/records.csv", "`paper/tables/replication_plan.md`")
-    prec = ("Precision of the replication draw's design: each TG-DFER pair's paired difference (last epoch, in points; "
+    plan, out, name = load_plan(plan_path), Path(out), which.draw
+    folds = int(rec["fold"].nunique())
+    note = rule(plan, which.plan_file, name, f"{which.records}/records.csv", f"`paper/tables/{name}_plan.md`", folds)
+    prec = (f"Precision of {which.whose} design: each TG-DFER pair's paired difference (last epoch, in points; "
             f"{stats.method()}), the observed half-width of its unadjusted 95% interval, and the half-width the plan "
             "predicted from the development draw's variance components before the draw was run (expected, and in "
             "brackets not exceeded with 80% probability; '-' where the power study made no prediction: the floors and "
             "the secondary metrics). The floors (position prior, change detector) have no seed of their own: their "
             "pairs are TG-DFER's runs.\n\n")
-    scores = ("Scores of the replication draw's runs with their floors (last epoch, in %; "
+    scores = (f"Scores of {which.whose} runs with their floors (last epoch, in %; "
               f"{stats.method()}). The floors score the same test clips without training (random scores: seeded by "
               "fold and run seed; position prior: from the fold's training clips; change detector: distance from the "
               "clip's first sampled frame in the frozen backbone's features).\n\n")
-    return {"replication_scores": atomic_write_text(out / "replication_scores.md", scores + _md(scores_table(rec))),
-            "replication_claims": atomic_write_text(out / "replication_claims.md",
-                                                     note + "\n\n" + _md(claims_table(rec, plan=plan))),
-            "replication_precision": atomic_write_text(out / "replication_precision.md",
-                                                        prec + _md(precision_table(rec, plan.raw))),
-            "replication_plan": atomic_write_text(out / "replication_plan.md", plan_markdown(plan))}
+    return {f"{name}_scores": atomic_write_text(out / f"{name}_scores.md", scores + _md(scores_table(rec, scored=which.scored))),
+            f"{name}_claims": atomic_write_text(out / f"{name}_claims.md",
+                                                note + "\n\n" + _md(claims_table(rec, plan=plan))),
+            f"{name}_precision": atomic_write_text(out / f"{name}_precision.md",
+                                                   prec + _md(precision_table(rec, plan.raw))),
+            f"{name}_plan": atomic_write_text(out / f"{name}_plan.md", plan_markdown(plan))}
 
 
-def update_readme_block(readme: str | Path, tables: str | Path) -> bool:
-    """Replace the README's replication block (where it has one) with the claims and precision tables."""
-    readme, tables = Path(readme), Path(tables)
+def update_readme_block(readme: str | Path, tables: str | Path, which: SealedSet = REPLICATION) -> bool:
+    """Replace the README's block of `which` (where it has one) with its scores, claims and precision tables."""
+    readme, tables, name = Path(readme), Path(tables), which.draw
     text = readme.read_text()
-    if START not in text or END not in text or not (tables / "replication_claims.md").is_file():
+    start, end = which.start, which.end
+    if start not in text or end not in text or not (tables / f"{name}_claims.md").is_file():
         return False
-    block = (f"{START}\n<!-- generated by `python -m tgdfer paper` from {RECORDS}/records.csv: do not edit -->\n\n"
-             + (tables / "replication_scores.md").read_text() + "\n" + (tables / "replication_claims.md").read_text() + "\n" + (tables / "replication_precision.md").read_text()
-             + f"\n{END}")
-    new = text[:text.index(START)] + block + text[text.index(END) + len(END):]
+    block = (f"{start}\n<!-- generated by `python -m tgdfer paper` from {which.records}/records.csv: do not edit -->\n\n"
+             + "\n".join((tables / f"{name}_{t}.md").read_text() for t in ("scores", "claims", "precision"))
+             + f"\n{end}")
+    new = text[:text.index(start)] + block + text[text.index(end) + len(end):]
     if new != text:
         atomic_write_text(readme, new)
     return new != text
 
 
-__all__ = ["write_replication_tables", "precision_table", "update_readme_block", "PLAN_FILE", "RECORDS", "START", "END"]
+__all__ = ["write_replication_tables", "precision_table", "update_readme_block", "SealedSet", "REPLICATION", "PRECISION",
+           "SETS", "PLAN_FILE", "RECORDS", "START", "END"]
