@@ -1,6 +1,5 @@
 """The precision draws: a sealed draw of four parts (each a whole benchmark of 5 independent folds), their runs and
 records pooled as 20 folds, decided by their own plan."""
-import gzip
 import json
 import shutil
 
@@ -51,42 +50,64 @@ def test_a_malformed_draw_of_parts_is_refused_with_its_name(tmp_path, entry, mat
         load_protocol(f)
 
 
-def _fake_collect(tables: dict):
+def _fake_collect(tables: dict, independent: bool = True):
     """A stand-in for `collect`: writes the given part's tables (keyed by runs folder) as collect would."""
     def collect(runs, out):
         out.mkdir(parents=True)
         files = {}
         for name, t in tables[str(runs)].items():
+            if name == "examples":
+                (out / "examples.npz").write_bytes(t)
+                continue
             t.to_csv(out / f"{name}.csv", index=False)
             files[name] = out / f"{name}.csv"
-        (out / "design.json").write_text('{"independent_folds": true}')
-        files["design"] = out / "design.json"
+        if independent:
+            (out / "design.json").write_text('{"independent_folds": true}')
+            files["design"] = out / "design.json"
         return files
     return collect
 
 
+def _part(value, sha="0123456", examples=b""):
+    rec = pd.DataFrame([dict(dataset="synth", fold=f, run_name=r, variant="tgdfer", config="c", seed=s, git_sha=sha,
+                             which="last", metric="uar", value=value + f / 100)
+                        for r in ("tgdfer", "mil-only") for f in range(1, 6) for s in (1, 0)])
+    clips = pd.DataFrame([dict(dataset="synth", fold=f, run_name="tgdfer", seed=0, clip_id="00012", auc_score=0.5)
+                          for f in range(1, 6)])
+    conf = pd.DataFrame([dict(dataset="synth", fold=f, run_name="tgdfer", seed=0, true="fear", pred="fear", count=3)
+                         for f in (2, 4)])
+    hist = pd.DataFrame([dict(dataset="synth", fold=f, run_name="tgdfer", seed=0, epoch=1, metric="step", value=5)
+                         for f in range(1, 6)])
+    t = {"records": rec, "frame_clips": clips, "confusion": conf, "history": hist}
+    return {**t, "examples": examples} if examples else t
+
+
 def test_merge_parts_renumbers_each_parts_folds_and_says_where_each_fold_came_from(tmp_path, monkeypatch):
-    def part(value):
-        rec = pd.DataFrame([dict(dataset="synth", fold=f, run_name=r, variant="tgdfer", config="c", seed=s, git_sha="x",
-                                 which="last", metric="uar", value=value + f / 100)
-                            for r in ("tgdfer", "mil-only") for f in range(1, 6) for s in (1, 0)])
-        clips = pd.DataFrame([dict(dataset="synth", fold=f, run_name="tgdfer", seed=0, clip_id="00012", auc_score=0.5)
-                              for f in range(1, 6)])
-        return {"records": rec, "frame_clips": clips}
-    tables = {str(tmp_path / "a"): part(0.5), str(tmp_path / "b"): part(0.7)}
+    tables = {str(tmp_path / "a"): _part(0.5, examples=b"first"), str(tmp_path / "b"): _part(0.7, examples=b"second")}
     monkeypatch.setattr(parts_mod, "collect", _fake_collect(tables))
     files = parts_mod.merge_parts([(21, tmp_path / "a"), (22, tmp_path / "b")], tmp_path / "out")
-    rec = pd.read_csv(files["records"])
+    rec = pd.read_csv(files["records"], dtype={"git_sha": str})
     assert sorted(rec.fold.unique()) == list(range(1, 11))
     assert rec[rec.fold == 7].value.round(6).unique().tolist() == [0.72]          # part 1's fold 2
-    assert rec.equals(rec.sort_values(parts_mod.SORT["records"]).reset_index(drop=True))
-    with gzip.open(files["frame_clips"], "rt") as fh:
-        clips = pd.read_csv(fh, dtype={"clip_id": str})
+    assert rec.git_sha.unique().tolist() == ["0123456"]                           # a sha of digits stays text
+    assert rec[["run_name", "fold", "seed"]].values.tolist()[:3] == [["mil-only", 1, 0], ["mil-only", 1, 1],
+                                                                    ["mil-only", 2, 0]]   # sorted, seed 0 first
+    clips = pd.read_csv(files["frame_clips"], dtype={"clip_id": str})
     assert sorted(clips.fold) == list(range(1, 11)) and set(clips.clip_id) == {"00012"}
+    assert sorted(pd.read_csv(files["confusion"]).fold) == [2, 4, 7, 9]
+    assert sorted(pd.read_csv(files["history"]).fold) == list(range(1, 11))
     index = json.loads(files["parts"].read_text())["folds"]
-    assert index[6] == {"fold": 7, "generator_seed": 22, "fold_in_part": 2}
+    assert index[6] == {"fold": 7, "generator_seed": 22, "fold_in_part": 2} and len(index) == 10
     assert json.loads(files["design"].read_text())["independent_folds"] is True
-    assert not list((tmp_path / "out").glob(".parts-*"))                          # nothing left behind
+    assert files["examples"].read_bytes() == b"first"                             # the first part's
+    before = {f: (tmp_path / "out" / f).read_bytes() for f in ("records.csv", "frame_clips.csv")}
+    # pooled again from parts that are not independent draws and have no frame scores: no stale file stays
+    tables = {k: {n: t for n, t in v.items() if n in ("records",)} for k, v in tables.items()}
+    monkeypatch.setattr(parts_mod, "collect", _fake_collect(tables, independent=False))
+    files = parts_mod.merge_parts([(21, tmp_path / "a"), (22, tmp_path / "b")], tmp_path / "out")
+    left = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert left == ["parts.json", "records.csv"] and set(files) == {"records", "parts"}
+    assert (tmp_path / "out" / "records.csv").read_bytes() == before["records.csv"]   # the same records, same bytes
 
 
 def test_merge_parts_refuses_a_part_with_more_folds_than_a_part_has(tmp_path, monkeypatch):
@@ -94,6 +115,12 @@ def test_merge_parts_refuses_a_part_with_more_folds_than_a_part_has(tmp_path, mo
     monkeypatch.setattr(parts_mod, "collect", _fake_collect({str(tmp_path / "a"): {"records": rec}}))
     with pytest.raises(ValueError, match="generator seed 21.*folds 1-5"):
         parts_mod.merge_parts([(21, tmp_path / "a")], tmp_path / "out")
+    assert not (tmp_path / "out" / "records.csv").exists()
+
+
+def test_a_draw_of_parts_refuses_settings_other_than_the_protocols():
+    with pytest.raises(ValueError, match="protocol's settings.*drop the other settings"):
+        demo.run_demo(clips=50, full=True, draw="precision", out="unused", verbose=False)
 
 
 def test_run_parts_renders_caches_and_runs_every_part_in_its_own_folder(tmp_path, monkeypatch):
@@ -126,9 +153,9 @@ def test_precision_tables_name_their_set_and_its_20_folds(tmp_path):
         for s in range(8):
             base = 0.6 + rng.normal(0, 0.01)
             for name, d in (("tgdfer", 0.0), ("tgdfer+descriptions=facs-permuted", -0.05)):
-                for m in ("uar", "frame_auc_contrastive"):
+                for m in ("uar", "frame_auc_contrastive"):          # UAR: a small effect, so its p is printed
                     rows.append(dict(dataset="synth", run_name=name, fold=f, seed=s, which="last", metric=m,
-                                     value=base + d + rng.normal(0, 0.005)))
+                                     value=base + (d / 40 if m == "uar" else d) + rng.normal(0, 0.005)))
     res = tmp_path / "results"
     res.mkdir()
     pd.DataFrame(rows).to_csv(res / "records.csv", index=False)
@@ -138,6 +165,12 @@ def test_precision_tables_name_their_set_and_its_20_folds(tmp_path):
     claims = files["precision_claims"].read_text()
     assert "over the 20 independent fold means" in claims and "analysis_plan_precision.json" in claims
     assert "before the precision draw was run" in claims and "| **supports** |" in claims
+    rec = pd.DataFrame(rows)
+    wide = rec[rec.metric == "uar"].pivot_table(index=["fold", "seed"], columns="run_name", values="value")
+    folds = (wide["tgdfer+descriptions=facs-permuted"] - wide["tgdfer"]).groupby("fold").mean()
+    from scipy import stats as st
+    p = st.ttest_1samp(folds, 0).pvalue           # the larger of the 2 p-values: Holm's second step leaves it as is
+    assert 1e-3 < p < 0.5 and f"| {p:.3g} |" in claims          # paired t over the 20 fold means, 19 df
     scores = files["precision_scores"].read_text()
     assert "| descriptions permuted across classes | 160 |" in scores and "no text" not in scores
     prec = files["precision_precision"].read_text()

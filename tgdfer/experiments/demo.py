@@ -44,7 +44,6 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     say = print if verbose else (lambda *a, **k: None)
     seeds = tuple(seeds) if seeds else (PROTOCOL.seeds if full else PROTOCOL.demo_seeds)
     own = PROTOCOL.draw(draw)                              # refuses a sealed draw whose plan is not committed
-    seed = own.seed if seed is None else seed
     committed = out is None and full
     home = Path(out) if out else (repo_root() if full else demo_dir())
     # another draw's runs go to their own folder: a run folder is named by dataset label, fold, run name and seed,
@@ -52,10 +51,17 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     runs = Path(runs_dir) if runs_dir else default_runs_dir() / ("" if draw == "development" else f"draw-{draw}")
     results, paper = home / "results", (home / "paper" if committed else home)
     if own.parts:                      # several draws pooled (the precision draws): each rendered, cached and run
+        given = dict(clips=clips, size=size, min_per_class=min_per_class, test_per_class=test_per_class)
+        protocol = dict(clips=PROTOCOL.clips, size=PROTOCOL.size, min_per_class=PROTOCOL.min_per_class,
+                        test_per_class=PROTOCOL.test_per_class)
+        if given != protocol or seed is not None:
+            raise ValueError(f"the {draw} draw renders its parts with the protocol's settings ({protocol}, generator "
+                             f"seeds {list(own.parts)}); drop the other settings given ({given}, seed {seed})")
         return _run_parts(own, folds, config=config, runs=runs, paper=paper, home=home, committed=committed,
                           workers=workers, say=say, t0=t0)
     from .source import resolve_dataset
 
+    seed = own.seed if seed is None else seed
     layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=seed, min_per_class=min_per_class,
                                    videos=PROTOCOL.videos, expressions=PROTOCOL.expressions,
                                    test_per_class=test_per_class, independent=PROTOCOL.independent and test_per_class > 0)

@@ -117,7 +117,7 @@ def write_replication_tables(results: str | Path, out: str | Path, plan_path: st
     rec = pd.read_csv(Path(results) / "records.csv")
     use_design_of(results)                                        # the intervals' design (independent folds)
     plan, out, name = load_plan(plan_path), Path(out), which.draw
-    folds = int(rec["fold"].nunique())
+    folds = int(rec.loc[rec["run_name"] == "tgdfer", "fold"].nunique())      # the reference's: every pair's folds
     note = rule(plan, which.plan_file, name, f"{which.records}/records.csv", f"`paper/tables/{name}_plan.md`", folds)
     prec = (f"Precision of {which.whose} design: each TG-DFER pair's paired difference (last epoch, in points; "
             f"{stats.method()}), the observed half-width of its unadjusted 95% interval, and the half-width the plan "
