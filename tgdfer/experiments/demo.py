@@ -77,9 +77,7 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     plan = plan_runs(config, folds, seeds, full, [f for f in PROTOCOL.ablation_folds if f in folds] or folds, a_seeds,
                      primary=PROTOCOL.primary, primary_baselines=PROTOCOL.primary_baselines, primary_seeds=p_seeds,
                      curve=PROTOCOL.curve, curve_seeds=tuple(s for s in PROTOCOL.curve_seeds if s in p_seeds) or None)
-    done = run_pool([spec_of(r, layout, root, config, runs, cache) for r in plan], workers, say, t0)
-    check_failures(done)
-    say(f"[{time.time() - t0:5.0f}s] where the runs' time went: {time_split(done)}")
+    _train([spec_of(r, layout, root, config, runs, cache) for r in plan], workers, say, t0)
     collect(runs, results)
     published = repo_root() / "results" / "published.csv"             # the papers' numbers, beside the records
     if (results / "published.csv").resolve() != published.resolve():
@@ -93,6 +91,13 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
         say("\n" + summary.read_text())
     return {"runs": runs, "results": results, "paper": paper, "files": files, "summary": summary,
             "seconds": time.time() - t0}
+
+
+def _train(specs, workers, say, t0: float, what: str = "") -> None:
+    """Train (or reuse) every run, stop on failures (the finished runs stay), say where the runs' time went."""
+    done = run_pool(specs, workers, say, t0)
+    check_failures(done)
+    say(f"[{time.time() - t0:5.0f}s] {what}where the runs' time went: {time_split(done)}")
 
 
 def _run_parts(own, folds, *, config: str, runs: Path, paper: Path, home: Path, committed: bool, workers, say,
@@ -114,10 +119,8 @@ def _run_parts(own, folds, *, config: str, runs: Path, paper: Path, home: Path, 
         cache = part_runs / "synth" / "cache"
         warm_cache(layout, root, config, cache)
         say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
-        done = run_pool([spec_of(r, layout, root, config, part_runs, cache) for r in own.planned_runs(folds)],
-                        workers, say, t0)
-        check_failures(done)
-        say(f"[{time.time() - t0:5.0f}s] part {k + 1}: where the runs' time went: {time_split(done)}")
+        _train([spec_of(r, layout, root, config, part_runs, cache) for r in own.planned_runs(folds)], workers, say, t0,
+               f"part {k + 1}: ")
         done_parts.append((gseed, part_runs))
     results = home / "results" / own.name
     merge_parts(done_parts, results, folds_a_part=len(PROTOCOL.folds))
@@ -135,9 +138,7 @@ def _run_own_design(own, folds, *, spec: dict, paper: Path, home: Path, committe
     from ..report.replication import update_readme_block, write_replication_tables
 
     runs = spec["runs_dir"]
-    done = run_pool([spec_of(r, **spec) for r in own.planned_runs(folds)], workers, say, t0)
-    check_failures(done)
-    say(f"[{time.time() - t0:5.0f}s] where the runs' time went: {time_split(done)}")
+    _train([spec_of(r, **spec) for r in own.planned_runs(folds)], workers, say, t0)
     results = home / "results" / own.name
     collect(runs, results)
     tables = paper / "tables"

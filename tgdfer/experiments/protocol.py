@@ -143,7 +143,6 @@ class Protocol:
                                expressions=self.expressions, test_per_class=self.test_per_class,
                                independent=self.independent)
 
-
     def _seed(self, draw: str, seed: int | None) -> int:
         d = self.draw(draw)                                   # refuses a sealed draw whose plan is not committed
         if seed is None:
