@@ -497,8 +497,9 @@ def _parser_demo(sub) -> None:
 
     dm.add_argument("--clips", type=int, default=PROTOCOL.clips, help=f"clips (default {PROTOCOL.clips})")
     dm.add_argument("--size", type=int, default=PROTOCOL.size, help=f"frame side (default {PROTOCOL.size})")
-    dm.add_argument("--folds", type=_count(1, len(PROTOCOL.folds), "--folds 3 runs folds 1, 2 and 3"), default=len(PROTOCOL.folds),
-                    help=f"how many folds, a count: folds 1..N (default {len(PROTOCOL.folds)})")
+    dm.add_argument("--folds", type=_count(1, len(PROTOCOL.folds), "--folds 3 runs folds 1, 2 and 3"), default=None,
+                    help=f"how many folds, a count: folds 1..N (default {len(PROTOCOL.demo_folds)}; with --full "
+                         f"{len(PROTOCOL.folds)}, the protocol's)")
     dm.add_argument("--seeds", type=_count(1, None, "--seeds 2 runs seeds 0 and 1"), default=None,
                     help=f"how many seeds a (variant, fold), a count: seeds 0..N-1 (default {len(PROTOCOL.demo_seeds)}; "
                          f"with --full {len(PROTOCOL.seeds)}, the protocol's)")
@@ -518,7 +519,7 @@ def _cmd_demo(a) -> int:
     from .experiments.pool import RunsFailed
 
     try:
-        res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)),
+        res = run_demo(clips=a.clips, size=a.size, folds=tuple(range(1, a.folds + 1)) if a.folds else None,
                        seeds=tuple(range(a.seeds)) if a.seeds else None,
                        full=a.full, out=a.out, draw=a.draw)
     except RunsFailed as e:

@@ -121,17 +121,21 @@ def test_the_demo_runs_the_protocols_demo_seeds_and_the_full_regeneration_its_ma
     class Stop(Exception):
         pass
 
-    planned = []
+    planned, rendered, cached = [], [], []
 
     def plan_runs(config, folds, seeds, full, *a, **k):
-        planned.append(tuple(seeds))
+        planned.append((tuple(folds), tuple(seeds)))
         raise Stop
 
-    monkeypatch.setattr(source, "resolve_dataset", lambda *a, **k: ("dfew", "nowhere"))
-    monkeypatch.setattr(demo, "warm_cache", lambda *a, **k: None)
+    monkeypatch.setattr(source, "resolve_dataset", lambda *a, **k: rendered.append(k["folds"]) or ("dfew", "nowhere"))
+    monkeypatch.setattr(demo, "warm_cache", lambda *a, **k: cached.append(k["folds"]))
     monkeypatch.setattr(demo, "plan_runs", plan_runs)
-    for argv in (["demo"], ["demo", "--full"], ["demo", "--seeds", "3"]):
+    for argv in (["demo"], ["demo", "--full"], ["demo", "--seeds", "3"], ["demo", "--folds", "5"]):
         with pytest.raises(Stop):
             cli.main(argv)
-    assert planned == [PROTOCOL.demo_seeds, PROTOCOL.seeds, (0, 1, 2)]
+    demo_f, all_f = PROTOCOL.demo_folds, PROTOCOL.folds
+    assert planned == [(demo_f, PROTOCOL.demo_seeds), (all_f, PROTOCOL.seeds), (demo_f, (0, 1, 2)),
+                       (all_f, PROTOCOL.demo_seeds)]
+    assert rendered == cached == [demo_f, all_f, demo_f, all_f]   # the demo renders and encodes only its folds
     assert PROTOCOL.demo_seeds and set(PROTOCOL.demo_seeds) <= set(PROTOCOL.seeds)
+    assert demo_f == (1, 2, 3) and set(demo_f) < set(all_f)

@@ -2,9 +2,9 @@
 
 The protocol (`configs/protocol.json`, `PROTOCOL`): the development draw of the benchmark (format 3: each of 5 folds
 trains on its own draw of 1,000 clips from its own people and tests on 100 held-out clips of every class), TG-DFER and
-the baselines on its 5 folds with one seed each in the demo (the protocol's 'demo' runs; the seed sets initialisation,
-data order and which cached augmented view each clip shows in each epoch); with `full=True` (the protocol's 'main'
-seeds) also the ablations along the paper's axes: the primary ones on the primary seeds, the others on one seed a
+the baselines on folds 1-3 with one seed each in the demo (the protocol's 'demo' runs; only those folds are rendered,
+unless the whole draw already is; the seed sets initialisation, data order and which cached augmented view each clip
+shows in each epoch); with `full=True` (all 5 folds, the protocol's 'main' seeds) also the ablations along the paper's axes: the primary ones on the primary seeds, the others on one seed a
 fold, each paired with TG-DFER's run of the same fold and seed. The plan of runs comes from `plan.plan_runs` (variants.json). Every run
 carves a validation split from its training fold (grouped by identity), picks its best epoch there, and is reported
 at its last epoch; the test split is read once, after training.
@@ -33,7 +33,7 @@ def demo_dir() -> Path:
     return repo_root() / "build" / "demo"
 
 
-def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int | None = None, folds=PROTOCOL.folds,
+def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int | None = None, folds=None,
              seeds=None, full: bool = False, min_per_class: int = PROTOCOL.min_per_class,
              *, config: str = PROTOCOL.config, out: str | Path | None = None, runs_dir: str | Path | None = None,
              workers: int | None = None, draw: str = "development", verbose: bool = True,
@@ -44,6 +44,7 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     say = print if verbose else (lambda *a, **k: None)
     seeds = tuple(seeds) if seeds else (PROTOCOL.seeds if full else PROTOCOL.demo_seeds)
     own = PROTOCOL.draw(draw)                              # refuses a sealed draw whose plan is not committed
+    folds = tuple(folds) if folds else (PROTOCOL.folds if (full or own.runs or own.parts) else PROTOCOL.demo_folds)
     committed = out is None and full
     home = Path(out) if out else (repo_root() if full else demo_dir())
     # another draw's runs go to their own folder: a run folder is named by dataset label, fold, run name and seed,
@@ -64,10 +65,12 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     seed = own.seed if seed is None else seed
     layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=seed, min_per_class=min_per_class,
                                    videos=PROTOCOL.videos, expressions=PROTOCOL.expressions,
-                                   test_per_class=test_per_class, independent=PROTOCOL.independent and test_per_class > 0)
+                                   test_per_class=test_per_class, independent=PROTOCOL.independent and test_per_class > 0,
+                                   folds=folds)                 # the demo's folds only, unless the whole draw is there
     say(f"[{time.time() - t0:5.0f}s] benchmark at {root}")
     cache = runs / "synth" / "cache"
-    warm_cache(layout, root, config, cache, seeds=None if (full or own.runs) else seeds)   # demo: its seeds' validation clips
+    # the demo: test views only for its seeds' validation clips (and the test splits)
+    warm_cache(layout, root, config, cache, seeds=None if (full or own.runs) else seeds, workers=workers, folds=folds)
     say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
     if own.runs:                       # a draw with its own design (the replication draw): its runs, its records
         return _run_own_design(own, folds, spec=dict(layout=layout, root=root, config=config, runs_dir=runs, cache=cache),
@@ -117,7 +120,7 @@ def _run_parts(own, folds, *, config: str, runs: Path, paper: Path, home: Path, 
         say(f"[{time.time() - t0:5.0f}s] part {k + 1} of {len(own.parts)} (generator seed {gseed}): benchmark at {root}")
         part_runs = runs / f"seed{gseed}"
         cache = part_runs / "synth" / "cache"
-        warm_cache(layout, root, config, cache)
+        warm_cache(layout, root, config, cache, workers=workers)
         say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
         _train([spec_of(r, layout, root, config, part_runs, cache) for r in own.planned_runs(folds)], workers, say, t0,
                f"part {k + 1}: ")

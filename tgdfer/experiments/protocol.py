@@ -89,6 +89,11 @@ class Protocol:
         return self.runs["main"].seeds
 
     @property
+    def demo_folds(self) -> tuple[int, ...]:
+        """Folds of `make demo` (the full regeneration runs `folds`)."""
+        return self.runs["demo"].folds if "demo" in self.runs else self.folds
+
+    @property
     def demo_seeds(self) -> tuple[int, ...]:
         """Seeds of `make demo` (the full regeneration runs `seeds`)."""
         return self.runs["demo"].seeds if "demo" in self.runs else self.seeds

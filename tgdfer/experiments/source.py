@@ -14,13 +14,14 @@ LAYOUTS = ("synth", "dfew", "ferv39k", "mafw", "annotation", "csv")
 
 
 def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, videos: bool = True, *,
-                  expressions: str = "prototype", test_per_class: int = 0, independent: bool = False) -> Path:
+                  expressions: str = "prototype", test_per_class: int = 0, independent: bool = False,
+                  folds: tuple = ()) -> Path:
     """The default folder of a benchmark: named by its settings and the generator's format, so that a set made
-    by an older generator is kept beside the new one, never overwritten."""
+    by an older generator is kept beside the new one, never overwritten. `folds`: a set of only these folds."""
     from ..synth.generate import GenerateConfig, format_version
 
     tail = (f"-m{min_per_class}" if min_per_class else "") + (f"-t{test_per_class}" if test_per_class else "") \
-        + ("-i" if independent else "") \
+        + ("-i" if independent else "") + ("-f" + "".join(str(k) for k in sorted(folds)) if folds else "") \
         + ("" if videos else "-novideo")
     version = format_version(GenerateConfig(expressions=expressions))
     if expressions == "distribution":        # drawn from expressions.json: a changed file is another benchmark
@@ -33,8 +34,10 @@ def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, vide
 def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 112, seed: int = 0,
                     workers: int | None = None, min_per_class: int = 0, *, videos: bool = True,
                     expressions: str = "prototype", test_per_class: int = 0,
-                    independent: bool = False) -> tuple[str, Path]:
-    """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated."""
+                    independent: bool = False, folds: tuple = ()) -> tuple[str, Path]:
+    """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated. `folds` (with
+    `independent`): only these folds are needed; the whole set is used where it is already rendered, else a set of
+    only these folds is (its clips are the whole set's clips of those folds, to the byte)."""
     from ..synth.generate import GenerateConfig, generate
 
     if dataset not in LAYOUTS:
@@ -44,11 +47,15 @@ def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 
 
         if root and is_complete(resolve(root)):        # an existing benchmark is used as it is
             return "dfew", resolve(root)
-        out = resolve(root) if root else benchmark_dir(clips, size, seed, min_per_class, videos, expressions=expressions,
-                                                       test_per_class=test_per_class, independent=independent)
-        cfg = GenerateConfig(clips=clips, size=size, seed=seed, min_per_class=min_per_class, videos=videos,
-                             expressions=expressions, test_per_class=test_per_class, independent=independent)
-        return "dfew", generate(out, cfg, workers=workers)
+        settings = dict(clips=clips, size=size, seed=seed, min_per_class=min_per_class, videos=videos,
+                        expressions=expressions, test_per_class=test_per_class, independent=independent)
+        folds = tuple(sorted(folds)) if independent and folds and set(folds) != set(range(1, 6)) else ()
+        if folds and not root:
+            whole = benchmark_dir(**settings)
+            if is_complete(whole, GenerateConfig(**settings)):
+                return "dfew", whole
+        out = resolve(root) if root else benchmark_dir(**settings, folds=folds)
+        return "dfew", generate(out, GenerateConfig(**settings, folds=folds), workers=workers)
     if not root:
         raise ValueError(f"dataset {dataset!r} needs a root folder (the dataset as downloaded)")
     return dataset, resolve(root)

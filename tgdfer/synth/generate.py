@@ -50,6 +50,8 @@ class GenerateConfig:
                                 # identities used nowhere else; the `clips` form the training pool (see _plan_heldout)
     independent: bool = False   # with test_per_class: each fold trains on its own draw of `clips` clips from its own
                                 # people, so folds share no training clip (see _plan_independent)
+    folds: tuple = ()           # with independent: render only these folds (the same clips, to the byte, as the whole
+                                # set renders for them; only their split lists are written); (): all five
 
 
 def format_version(cfg: GenerateConfig) -> int:
@@ -356,7 +358,8 @@ def _format3_truth(tl, cfg: GenerateConfig) -> dict:
 def _manifest(cfg: GenerateConfig) -> dict:
     d = asdict(cfg)
     d["replica"] = Path(cfg.replica).name if cfg.replica else ""
-    for key, before in (("expressions", "prototype"), ("test_per_class", 0), ("independent", False)):
+    d["folds"] = sorted(cfg.folds)                                       # as JSON reads it back: a list
+    for key, before in (("expressions", "prototype"), ("test_per_class", 0), ("independent", False), ("folds", [])):
         if d[key] == before:
             del d[key]                 # a format-2 set's manifest reads as it did before these settings existed
     if cfg.expressions == "distribution":   # a set drawn from another expressions.json is another benchmark
@@ -394,6 +397,9 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
         raise ValueError("test_per_class renders test splits of its own; a replica keeps the real lists' folds: choose one")
     if cfg.expressions not in EXPRESSION_MODELS:
         raise ValueError(f"expressions must be one of {EXPRESSION_MODELS} (got {cfg.expressions!r})")
+    if cfg.folds and not (cfg.independent and set(cfg.folds) <= set(range(1, 6)) and len(set(cfg.folds)) == len(cfg.folds)):
+        raise ValueError(f"folds {tuple(cfg.folds)}: a subset of the folds 1-5, each once, and only with independent "
+                         "training draws (other sets share clips between folds, so a fold cannot be rendered alone)")
     if is_complete(out, cfg) and not overwrite:
         return out
     if out.exists() and any(out.iterdir()):
@@ -404,6 +410,8 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
             p = out / sub
             shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
     plan = _plan_replica(cfg) if cfg.replica else _plan_heldout(cfg) if cfg.test_per_class else _plan_synthetic(cfg)
+    if cfg.folds:             # the whole set's plan, cut to these folds: each clip renders from its own seeds
+        plan = plan[plan["fold"].isin(cfg.folds)].reset_index(drop=True)
     (out / "Clip" / "original").mkdir(parents=True, exist_ok=True)
 
     jobs = [(out, row, cfg) for row in plan.to_dict("records")]
@@ -421,7 +429,7 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
     frame_rows = pd.DataFrame([r for r in rows if not r.get("_clip")])
 
     split_dir = out / "EmoLabel_DataSplit"
-    for k in range(1, 6):
+    for k in sorted(cfg.folds) or range(1, 6):
         for split, mask in zip(("train", "test"), _split_masks(plan, k)):
             d = split_dir / f"{split}(single-labeled)"
             d.mkdir(parents=True, exist_ok=True)
