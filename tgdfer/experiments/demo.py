@@ -2,10 +2,10 @@
 
 The protocol (`configs/protocol.json`, `PROTOCOL`): the development draw of the benchmark (format 3: each of 5 folds
 trains on its own draw of 1,000 clips from its own people and tests on 100 held-out clips of every class), TG-DFER and
-the baselines on folds 1-3 with one seed each in the demo (the protocol's 'demo' runs; only those folds are rendered,
+the baselines on folds 1-4 with one seed each in the demo (the protocol's 'demo' runs; only those folds are rendered,
 unless the whole draw already is; the seed sets initialisation, data order and which cached augmented view each clip
-shows in each epoch); with `full=True` (all 5 folds, the protocol's 'main' seeds) also the ablations along the paper's axes: the primary ones on the primary seeds, the others on one seed a
-fold, each paired with TG-DFER's run of the same fold and seed. The plan of runs comes from `plan.plan_runs` (variants.json). Every run
+shows in each epoch); with `full=True` (all 5 folds, the protocol's 'main' seeds) also the ablations along the
+paper's axes: the primary ones on the primary seeds, the others on one seed a fold, each paired with TG-DFER's run of the same fold and seed. The plan of runs comes from `plan.plan_runs` (variants.json). Every run
 carves a validation split from its training fold (grouped by identity), picks its best epoch there, and is reported
 at its last epoch; the test split is read once, after training.
 
@@ -70,7 +70,7 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     say(f"[{time.time() - t0:5.0f}s] benchmark at {root}")
     cache = runs / "synth" / "cache"
     # the demo: test views only for its seeds' validation clips (and the test splits)
-    warm_cache(layout, root, config, cache, seeds=None if (full or own.runs) else seeds, workers=workers, folds=folds)
+    warm_cache(layout, root, config, cache, seeds=None if (full or own.runs) else seeds, folds=folds)
     say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
     if own.runs:                       # a draw with its own design (the replication draw): its runs, its records
         return _run_own_design(own, folds, spec=dict(layout=layout, root=root, config=config, runs_dir=runs, cache=cache),
@@ -120,7 +120,7 @@ def _run_parts(own, folds, *, config: str, runs: Path, paper: Path, home: Path, 
         say(f"[{time.time() - t0:5.0f}s] part {k + 1} of {len(own.parts)} (generator seed {gseed}): benchmark at {root}")
         part_runs = runs / f"seed{gseed}"
         cache = part_runs / "synth" / "cache"
-        warm_cache(layout, root, config, cache, workers=workers)
+        warm_cache(layout, root, config, cache)
         say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
         _train([spec_of(r, layout, root, config, part_runs, cache) for r in own.planned_runs(folds)], workers, say, t0,
                f"part {k + 1}: ")

@@ -20,16 +20,11 @@ from ..safe_load import UnreadableFileError
 from .plan import PlannedRun
 
 
-def warm_cache(layout: str, root, config: str, cache: Path, seeds=None, workers: int | None = None,
-               folds=None) -> None:
+def warm_cache(layout: str, root, config: str, cache: Path, seeds=None, folds=None) -> None:
     """Encode every clip's training and test views once, before runs read the cache in parallel. `seeds` (the seeds
     every planned run uses, when known): test views only for the test splits and the validation splits those seeds
     carve (a run of another seed encodes its missing validation clips itself); None: test views of every clip.
-    `folds`: the DFEW layout's folds whose clips to encode (default all five; the demo's set has only its own).
-    `workers` processes (default: one a core) each decode and encode a share of the clips on one thread: the same
-    features to the bit as one process, about a fifth less time on 2 cores (see `ShardedEncoder`)."""
-    import os
-
+    `folds`: the DFEW layout's folds whose clips to encode (default all five; the demo's set has only its own)."""
     import pandas as pd
     import torch
 
@@ -51,93 +46,8 @@ def warm_cache(layout: str, root, config: str, cache: Path, seeds=None, workers:
         pd.concat([train] + [load_split(layout, root, k, "test") for k in folds]).drop_duplicates(subset="path")
     fc = open_cache(cache, model, cfg, dev)
     kw = dict(batch_size=64, workers=tc.workers, autocast=cache_autocast(tc, dev))
-    n = workers or os.cpu_count() or 1
-    with ShardedEncoder(config, cache, n) if n > 1 else _no_encoder() as encode:
-        fc.get(train.reset_index(drop=True), "train", views=train_views(tc.epochs, tc.cache_views), encode=encode, **kw)
-        fc.get(every.reset_index(drop=True), "test", tc.test_views, tc.test_crops, encode=encode, **kw)
-
-
-class _no_encoder:
-    """In place of a `ShardedEncoder` with one process: the cache encodes in this one."""
-
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-class ShardedEncoder:
-    """`encode` for `FeatureCache.get`: a cache file's missing clips, in chunks, over `n` worker processes.
-
-    Each worker builds the config's model once and decodes and encodes its chunks on one thread, one after the other.
-    On a 2-core CPU that beats one process whose single loader worker and two-thread encoder contend for the cores
-    (the demo's cache: 241 s against <see README>). The features are bit-identical to one process's: a clip's
-    randomness is keyed by its clip id, its features do not depend on its batch, and the tiny backbone encodes the
-    same on 1 and 2 threads (tests/experiments/test_sharded_cache.py). Chunks come back in order, so each cache file
-    holds its clips in the order one process would write them."""
-
-    CHUNK = 128                                                    # clips a task: small enough for a steady bar
-
-    def __init__(self, config: str, cache: Path, n: int):
-        self.config, self.cache, self.n = config, Path(cache), n
-        self.pool = None
-
-    def __enter__(self):
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.pool = ProcessPoolExecutor(self.n, mp_context=mp.get_context("spawn"), initializer=_init_encoder,
-                                        initargs=(self.config, str(self.cache)))
-        return self
-
-    def __exit__(self, *exc):
-        self.pool.shutdown(cancel_futures=True)
-        return False
-
-    def __call__(self, missing, kind: str, v: int, views: int, crops: int) -> dict:
-        import torch
-
-        from ..progress import progress
-
-        chunks = [missing.iloc[i:i + self.CHUNK] for i in range(0, len(missing), self.CHUNK)]
-        futures = [self.pool.submit(_encode_chunk, c, kind, v, views, crops) for c in chunks]
-        out = {}
-        for fut in progress(futures, desc=f"cache {kind} view {v} ({self.n} processes)", total=len(futures)):
-            paths, feats, idx = fut.result()                     # in submission order: the file's clip order
-            for j, p in enumerate(paths):
-                out[p] = (torch.from_numpy(feats[j]).clone(), torch.from_numpy(idx[j]).clone())
-        return out
-
-
-_ENCODER: tuple | None = None                                      # (FeatureCache, autocast) of a worker process
-
-
-def _init_encoder(config: str, cache: str) -> None:
-    import os
-
-    import torch
-
-    from ..engine.run import cache_autocast, open_cache
-    from ..model import create_model
-
-    global _ENCODER
-    os.environ["TGDFER_PROGRESS"] = "0"                           # the parent shows one bar for all the chunks
-    torch.set_num_threads(1)
-    cfg = load_config(config)
-    dev = torch.device("cpu")
-    _ENCODER = (open_cache(cache, create_model(cfg), cfg, dev), cache_autocast(cfg.train, dev))
-
-
-def _encode_chunk(table, kind: str, v: int, views: int, crops: int):
-    """Paths, features [n, T, D] float16 and frame indices [n, T] of one chunk, as arrays: one buffer each to send
-    back, not two tensors a clip."""
-    import numpy as np
-
-    fc, autocast = _ENCODER
-    enc = fc.encode_table(table, kind, v, views, crops, batch_size=64, autocast=autocast)
-    paths = list(enc)
-    return (paths, np.stack([enc[p][0].numpy() for p in paths]), np.stack([enc[p][1].numpy() for p in paths]))
+    fc.get(train.reset_index(drop=True), "train", views=train_views(tc.epochs, tc.cache_views), **kw)
+    fc.get(every.reset_index(drop=True), "test", tc.test_views, tc.test_crops, **kw)
 
 
 def test_view_clips(layout: str, root, cfg, folds, seeds):
