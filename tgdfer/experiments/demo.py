@@ -5,8 +5,9 @@ trains on its own draw of 1,000 clips from its own people and tests on 100 held-
 the baselines on folds 1-4 with one seed each in the demo (the protocol's 'demo' runs; only those folds are rendered,
 unless the whole draw already is; the seed sets initialisation, data order and which cached augmented view each clip
 shows in each epoch); with `full=True` (all 5 folds, the protocol's 'main' seeds) also the ablations along the
-paper's axes: the primary ones on the primary seeds, the others on one seed a fold, each paired with TG-DFER's run of the same fold and seed. The plan of runs comes from `plan.plan_runs` (variants.json). Every run
-carves a validation split from its training fold (grouped by identity), picks its best epoch there, and is reported
+paper's axes: the primary ones on the primary seeds, the others on one seed a fold, each paired with TG-DFER's run
+of the same fold and seed. The plan of runs comes from `plan.plan_runs` (variants.json). Every run carves a
+validation split from its training fold (grouped by identity), picks its best epoch there, and is reported
 at its last epoch; the test split is read once, after training.
 
 Where the outputs go: the demo writes its records, tables, figures and `summary.md` into its own folder
@@ -65,7 +66,8 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
     seed = own.seed if seed is None else seed
     layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=seed, min_per_class=min_per_class,
                                    videos=PROTOCOL.videos, expressions=PROTOCOL.expressions,
-                                   test_per_class=test_per_class, independent=PROTOCOL.independent and test_per_class > 0,
+                                   test_per_class=test_per_class,
+                                   independent=PROTOCOL.independent and test_per_class > 0,
                                    folds=folds)                 # the demo's folds only, unless the whole draw is there
     say(f"[{time.time() - t0:5.0f}s] benchmark at {root}")
     cache = runs / "synth" / "cache"

@@ -397,7 +397,8 @@ def generate(out: str | os.PathLike, cfg: GenerateConfig = GenerateConfig(), wor
         raise ValueError("test_per_class renders test splits of its own; a replica keeps the real lists' folds: choose one")
     if cfg.expressions not in EXPRESSION_MODELS:
         raise ValueError(f"expressions must be one of {EXPRESSION_MODELS} (got {cfg.expressions!r})")
-    if cfg.folds and not (cfg.independent and set(cfg.folds) <= set(range(1, 6)) and len(set(cfg.folds)) == len(cfg.folds)):
+    folds_ok = set(cfg.folds) <= set(range(1, 6)) and len(set(cfg.folds)) == len(cfg.folds)
+    if cfg.folds and not (cfg.independent and folds_ok):
         raise ValueError(f"folds {tuple(cfg.folds)}: a subset of the folds 1-5, each once, and only with independent "
                          "training draws (other sets share clips between folds, so a fold cannot be rendered alone)")
     if is_complete(out, cfg) and not overwrite:
