@@ -1,17 +1,24 @@
-"""Metrics, all from scikit-learn: UAR, WAR, per-class recall, confusion matrix, frame localisation.
+"""Metrics: UAR, WAR, per-class recall, confusion matrix (scikit-learn), frame localisation.
 
 In: true and predicted labels (clips), or per-frame relevance and ground truth (frames).
 Out: plain dicts / arrays. UAR = mean per-class recall over the classes present in the test set
 (balanced accuracy); WAR = accuracy. Localisation (generated benchmark only): ROC-AUC of the
 true class's relevance against the ground-truth expressive frames, per clip then averaged, and the
 share of the k most relevant frames that are truly expressive, beside its chance level.
+
+The per-clip frame AUCs are thousands of 16-frame problems a run (every validation epoch, the test split at the last
+and best epoch). scikit-learn's `roc_auc_score` spends about 0.5 ms of checks on each, more than a second a run, so
+`auc_rows` scores them all at once by the rank identity AUC = (rank sum of the positives - P(P+1)/2) / (P N), ties at
+average ranks (scipy's `rankdata`): the same numbers as `roc_auc_score` up to rounding (at most 2.3e-16 apart over
+20,000 random clips with ties; records keep 6 significant digits; tests check it against scikit-learn).
 """
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, recall_score, roc_auc_score
+from scipy.stats import rankdata
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, recall_score
 
 
 def clip_metrics(y_true, y_pred, n_classes: int) -> dict:
@@ -33,14 +40,25 @@ def clip_metrics(y_true, y_pred, n_classes: int) -> dict:
     }
 
 
+def auc_rows(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """[N] ROC-AUC of each row's scores [N, T] against truth [N, T] (ties count half); nan if one class."""
+    pos = truth.sum(1)
+    ranks = rankdata(scores, axis=1)                                           # average ranks for ties
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = ((ranks * truth).sum(1) - pos * (pos + 1) / 2) / (pos * (truth.shape[1] - pos))
+    return np.where((pos > 0) & (pos < truth.shape[1]), auc, np.nan)
+
+
 def clip_aucs(scored: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """ROC-AUC of each clip's (scores [T], truth [T] with both classes), in order. Clips of one length go to
-    scikit-learn in one call (each clip a column of a multilabel problem, average=None): the same per-column
-    computation as one call a clip, about twice as fast."""
-    if len(scored) > 1 and len({len(r) for r, _ in scored}) == 1:
-        truth = np.stack([e for _, e in scored], axis=1).astype(int)                  # [T, N]
-        return np.asarray(roc_auc_score(truth, np.stack([r for r, _ in scored], axis=1), average=None), float)
-    return np.array([roc_auc_score(e, r) for r, e in scored], float)
+    """ROC-AUC of each clip's (scores [T], truth [T] with both classes), in order; clips of one length at once."""
+    out = np.empty(len(scored), float)
+    by_length: dict[int, list[int]] = {}
+    for i, (r, _) in enumerate(scored):
+        by_length.setdefault(len(r), []).append(i)
+    for idx in by_length.values():
+        out[idx] = auc_rows(np.stack([np.asarray(scored[i][0], float) for i in idx]),
+                            np.stack([np.asarray(scored[i][1], bool) for i in idx]))
+    return out
 
 
 def localisation(relevance: list[np.ndarray], expressive: list[np.ndarray], k: int = 4) -> dict:

@@ -46,9 +46,16 @@ def clip_table(root) -> pd.DataFrame | None:
 
 def expressive_frames(root, clip_id: str) -> np.ndarray | None:
     """[L] bool: which frames of the clip show its expression (None when unknown)."""
+    by_clip = expressive_by_clip(root)
+    return None if by_clip is None else by_clip.get(str(clip_id))
+
+
+def expressive_by_clip(root) -> dict[str, np.ndarray] | None:
+    """{clip id: [L] bool} of every clip (None when `root` is not generated): for loops over many clips, which would
+    otherwise read the manifest once a clip."""
     if not root or not is_generated(root):
         return None
-    return _load(str(Path(root).resolve()))[1].get(str(clip_id))
+    return _load(str(Path(root).resolve()))[1]
 
 
 def intensity(root, clip_id: str) -> np.ndarray | None:

@@ -97,11 +97,14 @@ def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "vid
 
 def localise(res: EvalResult, root, k: int = 4) -> dict:
     """Localisation scores against the generated benchmark's ground truth ({} elsewhere)."""
-    from ..data.ground_truth import expressive_frames
+    from ..data.ground_truth import expressive_by_clip
 
+    by_clip = expressive_by_clip(root)
+    if by_clip is None:
+        return {}
     rels, exps = [], []
     for i, c in enumerate(res.clip_ids):
-        truth = expressive_frames(root, c)
+        truth = by_clip.get(str(c))
         if truth is None:
             return {}
         rels.append(res.relevance[i, :, res.labels[i]])

@@ -151,6 +151,7 @@ class CachedClips(Dataset):
                  seed: int = 0):
         self.feats, self.idx, self.table, self.train = feats, frame_index, table.reset_index(drop=True), train
         self.labels = np.asarray(table["label"], dtype=np.int64)
+        self.clip_ids = [str(c) for c in self.table["clip_id"]]       # a list: pandas' .iloc costs ~30 us an item
         self.seed = seed
         self.set_epoch(0)
 
@@ -166,5 +167,5 @@ class CachedClips(Dataset):
         V = self.feats.shape[1]
         clip, view = (i, int(self.views[i])) if self.train else divmod(i, V)
         return {"features": self.feats[clip, view].float(), "label": int(self.labels[clip]),
-                "clip_id": str(self.table["clip_id"].iloc[clip]), "frame_index": self.idx[clip, view],
+                "clip_id": self.clip_ids[clip], "frame_index": self.idx[clip, view],
                 "view": view}

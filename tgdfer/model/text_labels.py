@@ -69,6 +69,12 @@ def prompt_texts(class_names: list[str], mode: str, descriptions: dict | None = 
     return texts, owner
 
 
+@lru_cache(maxsize=4)
+def _tokenizer(name: str, context_length: int):
+    """open_clip's tokenizer, built once a process (its BPE tables take about 0.1 s, paid by every run of a pool)."""
+    return open_clip.get_tokenizer(name, context_length=context_length)
+
+
 class TextLabels(nn.Module):
     """Produces label features E [C, D] from prompts through a frozen text tower."""
 
@@ -85,7 +91,7 @@ class TextLabels(nn.Module):
             return
         texts, owner = prompt_texts(class_names, mode, descriptions)
         self.texts = texts
-        tok = open_clip.get_tokenizer(tokenizer_name, context_length=context_length)
+        tok = _tokenizer(tokenizer_name, context_length)
         placeholder = " ".join(["X"] * self.n_ctx) + " " if self.n_ctx else ""
         default_device = torch.empty(0).device                                              # meta when building for reports
         with torch.device("cpu"):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
+
+from ..metrics import auc_rows
 
 DEFINITIONS = ("score", "contrastive")
 K = 4
@@ -51,24 +52,18 @@ def frame_evidence(rel: dict, definition: str) -> np.ndarray:
 
 def sampled_truth(root, clip_ids, frame_index) -> np.ndarray | None:
     """[N, T] bool: is each sampled frame expressive (None when `root` has no ground truth)."""
-    from ..data.ground_truth import expressive_frames
+    from ..data.ground_truth import expressive_by_clip
 
+    by_clip = expressive_by_clip(root)
+    if by_clip is None:
+        return None
     rows = []
     for cid, idx in zip(clip_ids, np.asarray(frame_index)):
-        truth = expressive_frames(root, str(cid))
+        truth = by_clip.get(str(cid))
         if truth is None:
             return None
         rows.append(truth[np.minimum(idx, len(truth) - 1)])
     return np.stack(rows) if rows else None
-
-
-def auc_rows(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """[N] ROC-AUC of each row's scores [N, T] against truth [N, T] (ties count half); nan if one class."""
-    pos = truth.sum(1)
-    ranks = rankdata(scores, axis=1)                                           # average ranks for ties
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = ((ranks * truth).sum(1) - pos * (pos + 1) / 2) / (pos * (truth.shape[1] - pos))
-    return np.where((pos > 0) & (pos < truth.shape[1]), auc, np.nan)
 
 
 def topk_rows(scores: np.ndarray, truth: np.ndarray, k: int) -> np.ndarray:
@@ -117,16 +112,19 @@ def run_clips(rel: dict, truth: np.ndarray, k: int = K) -> pd.DataFrame:
 def position_prior(params: dict, T: int) -> np.ndarray | None:
     """[T]: how often sampled position t (segment centres, as at test time) is expressive over the
     training clips of the run's fold; None when the dataset has no frame-level ground truth."""
-    from ..data.ground_truth import expressive_frames
+    from ..data.ground_truth import expressive_by_clip
     from ..data.layouts import load_split
     from ..data.sampling import segment_indices
 
     p = params
     table = load_split(p["dataset"], p["root"], p["fold"], "train", media=p.get("media", "frames"),
                        label_base=p.get("label_base", 1))
+    by_clip = expressive_by_clip(p["root"])
+    if by_clip is None:
+        return None
     hits = []
     for cid in table.clip_id:
-        truth = expressive_frames(p["root"], cid)       # [L]: one entry per frame of the clip
+        truth = by_clip.get(str(cid))                   # [L]: one entry per frame of the clip
         if truth is None:
             return None
         hits.append(truth[segment_indices(len(truth), T, train=False)])
