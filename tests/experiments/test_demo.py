@@ -125,10 +125,15 @@ def test_the_demo_runs_the_protocols_demo_seeds_and_the_full_regeneration_its_ma
 
     def plan_runs(config, folds, seeds, full, *a, **k):
         planned.append((tuple(folds), tuple(seeds)))
+        return ["the plan"]
+
+    def warm_cache(*a, **k):
+        assert k["runs"] == ["the plan"]                  # test views for the planned runs' clips only
+        cached.append(k["folds"])
         raise Stop
 
     monkeypatch.setattr(source, "resolve_dataset", lambda *a, **k: rendered.append(k["folds"]) or ("dfew", "nowhere"))
-    monkeypatch.setattr(demo, "warm_cache", lambda *a, **k: cached.append(k["folds"]))
+    monkeypatch.setattr(demo, "warm_cache", warm_cache)
     monkeypatch.setattr(demo, "plan_runs", plan_runs)
     for argv in (["demo"], ["demo", "--full"], ["demo", "--seeds", "3"], ["demo", "--folds", "5"]):
         with pytest.raises(Stop):

@@ -173,3 +173,29 @@ def test_the_committed_pooled_study_is_what_the_two_development_draws_pairs_give
     assert got == json.loads((res / "development" / "pooled" / "power.json").read_text())
     assert (tmp_path / "power.md").read_text() == (res / "development" / "pooled" / "power.md").read_text()
     assert got["folds"] == 10 and got["class_recall"]["runs"] == 40
+
+
+def test_warm_cache_with_runs_encodes_test_views_of_every_planned_runs_validation_clips(tmp_path, monkeypatch):
+    """The full regeneration knows its runs: test views for the test splits and each run's own validation split, a
+    training-size run's carved from its share of the fold (other clips than a full run's of the same seed)."""
+    from tgdfer.config import load_config
+    from tgdfer.engine import feature_cache
+    from tgdfer.engine.run import load_tables
+    from tgdfer.experiments.plan import PlannedRun
+    from tgdfer.experiments.pool import warm_cache
+    from tgdfer.synth.generate import GenerateConfig, generate
+
+    root = generate(tmp_path / "b", GenerateConfig(clips=60, size=32, videos=False, test_per_class=1,
+                                                   independent=True), workers=1)
+    seen = []
+    monkeypatch.setattr(feature_cache.FeatureCache, "get", lambda self, table, kind, *a, **k: seen.append((kind, set(table.path))))
+    share = {"train.train_fraction": 0.5}
+    runs = [PlannedRun("tgdfer", {}, 1, 0), PlannedRun("tgdfer", share, 1, 0), PlannedRun("mil-only", {}, 2, 1)]
+    warm_cache("dfew", root, "tgdfer-tiny", tmp_path / "cache", runs=runs, processes=1)
+    tables = [load_tables("dfew", root, r.fold, "frames", 1, load_config("tgdfer-tiny", r.variant, r.overrides).train,
+                          r.seed) for r in runs]
+    vals = [{p for p in d.val_t.path} for d in tables]
+    assert vals[0] != vals[1] and len(vals[1]) < len(vals[0])               # the share's own validation clips
+    tests = {p for k in range(1, 6) for p in load_tables("dfew", root, k, "frames", 1, load_config("tgdfer-tiny").train,
+                                                          0).test_t.path}
+    assert seen[1] == ("test", tests | vals[0] | vals[1] | vals[2])

@@ -129,7 +129,7 @@ def test_run_parts_renders_caches_and_runs_every_part_in_its_own_folder(tmp_path
     own = p.draws["precision"]
     monkeypatch.setattr(type(demo.PROTOCOL), "benchmark",
                         lambda self, draw, workers=None, seed=None: seen["benchmark"].append(seed) or ("dfew", tmp_path / f"d{seed}"))
-    monkeypatch.setattr(demo, "warm_cache", lambda layout, root, config, cache, seeds=None: seen["cache"].append(cache))
+    monkeypatch.setattr(demo, "warm_cache", lambda layout, root, config, cache, **k: seen["cache"].append(cache))
     monkeypatch.setattr(demo, "run_pool", lambda specs, workers, say, t0: seen["runs"].append(specs) or [])
     merged = {}
     monkeypatch.setattr(parts_mod, "merge_parts", lambda parts, out, folds_a_part=5: merged.update(parts=parts, out=out))

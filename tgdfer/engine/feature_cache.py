@@ -63,15 +63,20 @@ class FeatureCache:
 
     @torch.no_grad()
     def get(self, table: pd.DataFrame, kind: str, views: int = 1, crops: int = 1, batch_size: int = 32,
-            workers: int = 0, device: str | torch.device = "cpu", *, autocast=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features [N, V, T, D] and frame indices [N, V, T] for `table`; V = views (train) or views * crops (test)."""
+            workers: int = 0, device: str | torch.device = "cpu", *, autocast=None,
+            encode=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features [N, V, T, D] and frame indices [N, V, T] for `table`; V = views (train) or views * crops (test).
+        `encode(missing, kind, view, views, crops)`, when given, encodes the clips a file lacks in place of this
+        process (the experiments' warm-up shares them out over processes) and returns what `encode_table` does."""
         n_views = views if kind == "train" else views * crops
         per_view = []
         for v in range(n_views):
             store = _read_store(self._file(kind, v))
             missing = table[~table["path"].isin(store)]
             if len(missing):
-                store.update(self._encode(missing, kind, v, views, crops, batch_size, workers, device=device, autocast=autocast))
+                store.update(encode(missing, kind, v, views, crops) if encode is not None else
+                             self.encode_table(missing, kind, v, views, crops, batch_size=batch_size, workers=workers,
+                                               device=device, autocast=autocast))
                 atomic_torch_save(self._file(kind, v), store)
                 _remember(self._file(kind, v), store)
             per_view.append(store)
@@ -79,7 +84,14 @@ class FeatureCache:
         idx = torch.stack([torch.stack([pv[p][1] for p in table["path"]]) for pv in per_view], dim=1)    # [N, V, T]
         return feats, idx
 
-    def _encode(self, table, kind, v, views, crops, batch_size, workers, *, device, autocast) -> dict:
+    def missing(self, table: pd.DataFrame, kind: str, view: int = 0) -> int:
+        """How many of `table`'s clips the file of `kind` view `view` lacks."""
+        return int((~table["path"].isin(_read_store(self._file(kind, view)))).sum())
+
+    def encode_table(self, table, kind, v, views, crops, *, batch_size: int = 32, workers: int = 0,
+                     device: str | torch.device = "cpu", autocast=None) -> dict:
+        """{clip path: (features [T, D] float16, frame indices [T])} of view `v` of every clip of `table`. A clip's
+        features do not depend on which clips share its batch or table (its randomness is keyed by its clip id)."""
         train = kind == "train"
         ds = ClipDataset(table, self.frames, self.size, train=train, mean=self.model.backbone.mean,
                          std=self.model.backbone.std, augment=self.augment, views=views, crops=crops,

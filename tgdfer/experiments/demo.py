@@ -71,17 +71,20 @@ def run_demo(clips: int = PROTOCOL.clips, size: int = PROTOCOL.size, seed: int |
                                    folds=folds)                 # the demo's folds only, unless the whole draw is there
     say(f"[{time.time() - t0:5.0f}s] benchmark at {root}")
     cache = runs / "synth" / "cache"
-    # the demo: test views only for its seeds' validation clips (and the test splits)
-    warm_cache(layout, root, config, cache, seeds=None if (full or own.runs) else seeds, folds=folds)
-    say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
     if own.runs:                       # a draw with its own design (the replication draw): its runs, its records
+        plan = own.planned_runs(folds)
+    else:
+        a_seeds = tuple(s for s in PROTOCOL.ablation_seeds if s in seeds) or seeds[:1]
+        p_seeds = PROTOCOL.primary_seeds if seeds == PROTOCOL.seeds else seeds     # the protocol's, unless told otherwise
+        plan = plan_runs(config, folds, seeds, full, [f for f in PROTOCOL.ablation_folds if f in folds] or folds,
+                         a_seeds, primary=PROTOCOL.primary, primary_baselines=PROTOCOL.primary_baselines,
+                         primary_seeds=p_seeds, curve=PROTOCOL.curve,
+                         curve_seeds=tuple(s for s in PROTOCOL.curve_seeds if s in p_seeds) or None)
+    warm_cache(layout, root, config, cache, folds=folds, runs=plan)   # test views: the planned runs' clips only
+    say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
+    if own.runs:
         return _run_own_design(own, folds, spec=dict(layout=layout, root=root, config=config, runs_dir=runs, cache=cache),
                                paper=paper, home=home, committed=committed, workers=workers, say=say, t0=t0)
-    a_seeds = tuple(s for s in PROTOCOL.ablation_seeds if s in seeds) or seeds[:1]
-    p_seeds = PROTOCOL.primary_seeds if seeds == PROTOCOL.seeds else seeds     # the protocol's, unless told otherwise
-    plan = plan_runs(config, folds, seeds, full, [f for f in PROTOCOL.ablation_folds if f in folds] or folds, a_seeds,
-                     primary=PROTOCOL.primary, primary_baselines=PROTOCOL.primary_baselines, primary_seeds=p_seeds,
-                     curve=PROTOCOL.curve, curve_seeds=tuple(s for s in PROTOCOL.curve_seeds if s in p_seeds) or None)
     _train([spec_of(r, layout, root, config, runs, cache) for r in plan], workers, say, t0)
     collect(runs, results)
     published = repo_root() / "results" / "published.csv"             # the papers' numbers, beside the records
@@ -122,10 +125,10 @@ def _run_parts(own, folds, *, config: str, runs: Path, paper: Path, home: Path, 
         say(f"[{time.time() - t0:5.0f}s] part {k + 1} of {len(own.parts)} (generator seed {gseed}): benchmark at {root}")
         part_runs = runs / f"seed{gseed}"
         cache = part_runs / "synth" / "cache"
-        warm_cache(layout, root, config, cache)
+        plan = own.planned_runs(folds)
+        warm_cache(layout, root, config, cache, folds=folds, runs=plan)
         say(f"[{time.time() - t0:5.0f}s] frame features cached under {cache}")
-        _train([spec_of(r, layout, root, config, part_runs, cache) for r in own.planned_runs(folds)], workers, say, t0,
-               f"part {k + 1}: ")
+        _train([spec_of(r, layout, root, config, part_runs, cache) for r in plan], workers, say, t0, f"part {k + 1}: ")
         done_parts.append((gseed, part_runs))
     results = home / "results" / own.name
     merge_parts(done_parts, results, folds_a_part=len(PROTOCOL.folds))
