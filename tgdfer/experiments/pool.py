@@ -35,17 +35,14 @@ def warm_cache(layout: str, root, config: str, cache: Path, *, seeds=None, folds
     import os
 
     import pandas as pd
-    import torch
 
     from ..data.layouts import load_split
     from ..engine.feature_cache import train_views
-    from ..engine.run import cache_autocast, open_cache
-    from ..model import create_model
 
     cfg = load_config(config)
-    dev, tc = torch.device("cpu"), cfg.train
-    fc = open_cache(cache, create_model(cfg), cfg, dev)
-    kw = dict(batch_size=64, workers=tc.workers, autocast=cache_autocast(tc, dev))
+    tc = cfg.train
+    fc, autocast = _open_encoder(cfg, cache)
+    kw = dict(batch_size=64, workers=tc.workers, autocast=autocast)
     # Every fold's splits (with held-out test splits or independent training draws, fold 1's do not hold every clip,
     # and a clip missing here is encoded inside each run of its fold, on one core). Training views only for clips of
     # some training split (validation splits are carved from them and read test views).
@@ -77,7 +74,7 @@ class ShardedEncoder:
 
     def __init__(self, config: str, cache: Path, n: int, local):
         """`local(missing, kind, v, views, crops)` encodes in this process: what a file missing one chunk or less
-        gets (starting the workers takes seconds; they start at the first larger call)."""
+        gets (starting the workers takes seconds; they start at `start` or at the first larger call)."""
         self.config, self.cache, self.n, self.local, self.pool = config, Path(cache), n, local, None
 
     def __enter__(self):
@@ -126,15 +123,22 @@ def _init_encoder(config: str, cache: str) -> None:
 
     import torch
 
-    from ..engine.run import cache_autocast, open_cache
-    from ..model import create_model
-
     global _ENCODER
     os.environ["TGDFER_PROGRESS"] = "0"                           # the parent shows one bar for all the chunks
     torch.set_num_threads(1)
-    cfg = load_config(config)
+    _ENCODER = _open_encoder(load_config(config), cache)
+
+
+def _open_encoder(cfg, cache):
+    """(FeatureCache, autocast) of `cfg`'s frozen image tower on the CPU: one recipe for the warm-up and its workers,
+    so that both write under the same cache key."""
+    import torch
+
+    from ..engine.run import cache_autocast, open_cache
+    from ..model import create_model
+
     dev = torch.device("cpu")
-    _ENCODER = (open_cache(cache, create_model(cfg), cfg, dev), cache_autocast(cfg.train, dev))
+    return open_cache(cache, create_model(cfg), cfg, dev), cache_autocast(cfg.train, dev)
 
 
 def _encode_chunk(table, kind: str, v: int, views: int, crops: int):
