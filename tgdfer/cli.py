@@ -444,7 +444,8 @@ def _parser_tune(sub) -> None:
                                     "the learning rate and mil_lambda), score a validation split carved from each (the "
                                     "test folds are never read), and write results/tuning*.csv and results/tuning*.md.")
     tu.add_argument("--folds", type=int, default=2, help="training folds to tune on (default 2: folds 1, 2)")
-    tu.add_argument("--seeds", type=int, default=2, help="seeds a setting (default 2)")
+    tu.add_argument("--seeds", type=int, default=None,
+                    help="seeds a setting (default 2; with --equal 1, the design of results/tuning_equal.md)")
     tu.add_argument("--design", action="store_true",
                     help="instead: decide the visual prompt's residual (plain | centred) with the tuned config")
     tu.add_argument("--training", action="store_true",
@@ -463,10 +464,12 @@ def _cmd_tune(a) -> int:
     if a.equal:
         from .experiments.tune_equal import tune_equal
 
-        print(tune_equal(folds=tuple(range(1, a.folds + 1)), seeds=tuple(range(a.seeds))).round(4).to_string(index=False))
+        seeds = tuple(range(1 if a.seeds is None else a.seeds))
+        print(tune_equal(folds=tuple(range(1, a.folds + 1)), seeds=seeds).round(4).to_string(index=False))
         print("written: results/tuning_equal.csv, results/tuning_equal.md")
         return 0
-    s, name = tune("design" if a.design else "training" if a.training else "epochs", a.folds, a.seeds)
+    s, name = tune("design" if a.design else "training" if a.training else "epochs", a.folds,
+                   2 if a.seeds is None else a.seeds)
     print(s.round(4).to_string(index=False))
     print(f"written: results/{name}.csv, results/{name}.md")
     return 0

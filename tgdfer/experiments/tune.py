@@ -10,7 +10,6 @@ values are then written into `configs/tgdfer-tiny.json` by hand, citing this fil
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from pathlib import Path
 
@@ -40,6 +39,15 @@ def tune_one(job: dict) -> dict:
     return {**{k.split(".")[-1]: v for k, v in job["setting"].items()}, "fold": job["fold"], "seed": job["seed"], **scores}
 
 
+def describe(job: dict) -> dict:
+    """What decides a tuning run (the key of its stored row): the draw's folder, the resolved config, fold, seed."""
+    from ..config import load_config
+
+    over = {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
+    return {"runner": "tune", "draw": Path(job["root"]).name, "config": load_config("tgdfer-tiny", "tgdfer", over).to_dict(),
+            "fold": job["fold"], "seed": job["seed"]}
+
+
 def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:
     """Mean validation scores of each setting and the chosen one (see RULE)."""
     from ..report.stats import clustered
@@ -63,11 +71,9 @@ def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:
 def run_tuning(clips: int | None = None, size: int | None = None, min_per_class: int | None = None,
                folds=(1, 2), seeds=(0, 1), val_fraction: float = 0.2, out: str | Path | None = None, *, workers: int | None = None,
                grid: dict = GRID, name: str = "tuning") -> pd.DataFrame:
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing as mp
-
     from ..paths import default_runs_dir
     from .pool import warm_cache
+    from .tune_store import map_stored
     from .protocol import PROTOCOL
     from .source import resolve_dataset
 
@@ -81,8 +87,8 @@ def run_tuning(clips: int | None = None, size: int | None = None, min_per_class:
     settings = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     jobs = [dict(root=str(root), cache=str(cache), fold=f, seed=s, setting=st, val_fraction=val_fraction)
             for st in settings for f in folds for s in seeds]
-    with ProcessPoolExecutor(workers or os.cpu_count() or 1, mp_context=mp.get_context("spawn")) as pool:
-        table = pd.DataFrame(list(pool.map(tune_one, jobs)))
+    table = pd.DataFrame(map_stored(tune_one, jobs, describe, default_runs_dir() / "synth" / "tune" / name,
+                                    workers=workers, desc=name)[0])
     summary = choose(table, grid)
     out = Path(out) if out else repo_root() / "results"
     atomic_write_text(out / f"{name}.csv", table.to_csv(index=False, float_format="%.6g"))
