@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tgdfer.experiments.tune_store import map_stored, row_key
+from tgdfer.experiments.pool import map_stored, row_key
 
 CALLS = []
 

@@ -72,8 +72,7 @@ def run_tuning(clips: int | None = None, size: int | None = None, min_per_class:
                folds=(1, 2), seeds=(0, 1), val_fraction: float = 0.2, out: str | Path | None = None, *, workers: int | None = None,
                grid: dict = GRID, name: str = "tuning") -> pd.DataFrame:
     from ..paths import default_runs_dir
-    from .pool import warm_cache
-    from .tune_store import map_stored
+    from .pool import map_stored, warm_cache
     from .protocol import PROTOCOL
     from .source import resolve_dataset
 

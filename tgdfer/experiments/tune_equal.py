@@ -6,7 +6,7 @@ In: the protocol (its config and development draw), the grid (`GRID`: learning r
 Out: `results/tuning_equal.csv` (one row a run: variant, setting, fold, seed, last-epoch validation UAR, WAR, frame
 AUC) and `results/tuning_equal.md` (each setting's mean over variants, the per-variant table, the rule, the choice).
 Command: `python -m tgdfer tune --equal` (`make tune`; 152 runs; 15.1 min from nothing on 2 cores of an Intel Xeon
-with AMX, 18.1 on an AMD EPYC); a rerun reuses the runs an interrupted call stored (`tune_store`). The validation
+with AMX, 18.1 on an AMD EPYC); a rerun reuses the runs an interrupted call stored (`pool.map_stored`). The validation
 split is carved from each development fold's training draw, grouped by identity; no test split of any draw is
 read, and the evaluation draw is never touched. The chosen values are then written into the protocol's config by hand, citing this file.
 """
@@ -109,8 +109,7 @@ def tune_equal(folds=(1, 2), seeds=(0,), val_fraction: float = 0.2, grid: dict =
     """Run the grid for every variant (module docstring) and write results/tuning_equal.{csv,md}."""
     from ..engine.device import machine
     from ..paths import default_runs_dir
-    from .pool import warm_cache
-    from .tune_store import map_stored
+    from .pool import map_stored, warm_cache
     from .protocol import PROTOCOL
 
     t0 = time.time()
