@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tgdfer.experiments.pool import map_stored, row_key
+from tgdfer.experiments.pool import map_stored, row_key, row_path
 
 CALLS = []
 
@@ -14,7 +14,8 @@ def square(job):
     CALLS.append(job["x"])
     if job["x"] == job.get("fail_at"):
         raise RuntimeError("interrupted")
-    return {"x": job["x"], "y": np.float64(job["x"]) ** 2 / 3, "auc": float("nan")}
+    return {"x": np.int64(job["x"]), "y": np.float64(job["x"]) ** 2 / 3, "z": np.float32(job["x"]) / 3,
+            "auc": float("nan")}
 
 
 def describe(job):
@@ -34,6 +35,8 @@ def test_rows_are_stored_and_reused_after_an_interruption(tmp_path):
     assert CALLS == [3, 4] and reused == 3 and "reusing 3 of 5" in said[0] and str(tmp_path) in said[0]
     assert [r["x"] for r in rows] == list(range(5))
     assert [r["y"] for r in rows] == [i ** 2 / 3 for i in range(5)]             # exact through JSON
+    assert [r["z"] for r in rows] == [float(np.float32(i) / 3) for i in range(5)]
+    assert all(type(r["x"]) is int and type(r["z"]) is float for r in rows)    # numbers, reused or not, never strings
     assert all(np.isnan(r["auc"]) for r in rows)
 
     CALLS.clear()
@@ -44,11 +47,25 @@ def test_rows_are_stored_and_reused_after_an_interruption(tmp_path):
 
 def test_a_changed_description_or_an_unreadable_row_trains_again(tmp_path):
     map_stored(square, [{"x": 1}, {"x": 2}], describe, tmp_path, workers=0)
-    (tmp_path / f"{row_key(describe({'x': 2}))}.json").write_text('{"x": 2, "y":')        # truncated
+    row_path(tmp_path, describe({"x": 2})).write_text('{"x": 2, "y":')        # truncated
     CALLS.clear()
     rows, reused = map_stored(square, [{"x": 1}, {"x": 2}, {"x": 1, "version": 2}], describe, tmp_path, workers=0)
     assert CALLS == [2, 1] and reused == 1
-    assert json.loads((tmp_path / f"{row_key(describe({'x': 2}))}.json").read_text())["y"] == pytest.approx(4 / 3)
+    assert json.loads(row_path(tmp_path, describe({"x": 2})).read_text())["y"] == pytest.approx(4 / 3)
+
+
+def nested(job):
+    return {"x": job["x"], "per_class": [np.float32(0.5)]}
+
+
+def test_worker_processes_store_rows_and_a_value_json_cannot_hold_is_refused(tmp_path):
+    jobs = [{"x": i} for i in range(3)]
+    rows, reused = map_stored(dict, jobs, describe, tmp_path, workers=1)        # the process-pool path
+    assert rows == jobs and reused == 0 and len(list(tmp_path.glob("*.json"))) == 3
+    assert map_stored(dict, jobs, describe, tmp_path, workers=1, say=lambda _: None) == (jobs, 3)
+    with pytest.raises(TypeError):                                              # not stored as the string '0.5'
+        map_stored(nested, [{"x": 9}], describe, tmp_path / "other", workers=0)
+    assert not list((tmp_path / "other").glob("*.json"))
 
 
 def test_tuning_runners_key_by_the_resolved_config():
@@ -57,6 +74,7 @@ def test_tuning_runners_key_by_the_resolved_config():
     job = dict(layout="dfew", root="/a/synth-x", cache="/c", config="tgdfer-tiny-f3", variant="tgdfer", overrides={},
                fold=1, seed=0, setting={"train.lr": 1e-3, "train.epochs": 8}, val_fraction=0.2)
     key = row_key(tune_equal.describe(job))
+    assert not {"name", "source"} & set(tune_equal.describe(job)["config"])   # prose: editing it trains nothing
     assert row_key(tune_equal.describe(dict(job, cache="/elsewhere", root="/b/synth-x"))) == key   # same draw folder
     for other in (dict(job, setting={"train.lr": 3e-3, "train.epochs": 8}), dict(job, fold=2), dict(job, seed=1),
                   dict(job, root="/a/synth-y"), dict(job, overrides={"model.text": "none"}),

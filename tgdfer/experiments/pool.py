@@ -19,7 +19,7 @@ from typing import Callable
 
 from .. import runfolder as rf
 from ..config import load_config
-from ..io import atomic_write_json
+from ..io import atomic_write_text
 from ..engine.run import run_folder, run_spec
 from ..runspec import RunSpec
 from ..report.frames import has_frame_evidence
@@ -294,9 +294,17 @@ def check_failures(results: list[dict]) -> None:
 # are read with `json` (data only, nothing executed); one that cannot be read is trained again.
 
 
+STORE_FORMAT = 1        # part of every key: a change to what a stored row holds bumps it, so old rows are not reused
+
+
 def row_key(description: dict) -> str:
     """16 hex digits of the SHA-1 of the description's canonical JSON."""
     return hashlib.sha1(json.dumps(description, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def row_path(store, description: dict) -> Path:
+    """Where the row of the run `description` describes is stored."""
+    return Path(store) / f"{row_key({'store': STORE_FORMAT, **description})}.json"
 
 
 def _plain(v):
@@ -317,7 +325,7 @@ def load_row(path: Path) -> dict | None:
 def _call(args) -> dict:
     fn, job, path = args
     row = {k: _plain(v) for k, v in fn(job).items()}
-    atomic_write_json(path, row)
+    atomic_write_text(path, json.dumps(row) + "\n")              # no default=: a value JSON cannot hold raises here
     return row
 
 
@@ -328,7 +336,7 @@ def map_stored(fn: Callable[[dict], dict], jobs: list[dict], describe: Callable[
     from ..progress import progress
 
     store = Path(store)
-    paths = [store / f"{row_key(describe(j))}.json" for j in jobs]
+    paths = [row_path(store, describe(j)) for j in jobs]
     rows = [load_row(p) for p in paths]
     todo = [i for i, r in enumerate(rows) if r is None]
     if len(todo) < len(jobs):

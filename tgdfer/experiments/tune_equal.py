@@ -61,9 +61,11 @@ def describe(job: dict) -> dict:
     from ..config import load_config
 
     over = {**job["overrides"], **expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
+    cfg = load_config(job["config"], job["variant"], over).to_dict()
+    for prose in ("name", "source"):                     # the config's name and its citation text train nothing
+        cfg.pop(prose)
     return {"runner": "tune_equal", "layout": job["layout"], "draw": Path(job["root"]).name, "variant": job["variant"],
-            "config": load_config(job["config"], job["variant"], over).to_dict(), "fold": job["fold"],
-            "seed": job["seed"]}
+            "config": cfg, "fold": job["fold"], "seed": job["seed"]}
 
 
 def choose(table: pd.DataFrame, grid: dict = GRID) -> tuple[pd.DataFrame, pd.DataFrame]:
