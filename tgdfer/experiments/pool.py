@@ -315,11 +315,18 @@ def load_row(path: Path) -> dict | None:
     """The stored row, or None when there is none or it cannot be read (then the run is trained again)."""
     try:
         row = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):                                 # truncated, corrupt or not UTF-8
+    except (OSError, ValueError):                                 # missing, truncated, corrupt or not UTF-8
         return None
     return row if isinstance(row, dict) else None
+
+
+def tuning_config(config: str, variant: str, overrides: dict) -> dict:
+    """The resolved config a tuning run trains, as a key's part: without its name and citation text (`source`), which
+    train nothing, so editing them reuses the stored rows."""
+    cfg = load_config(config, variant, overrides).to_dict()
+    for prose in ("name", "source"):
+        cfg.pop(prose)
+    return cfg
 
 
 def _call(args) -> dict:
@@ -339,22 +346,19 @@ def map_stored(fn: Callable[[dict], dict], jobs: list[dict], describe: Callable[
     paths = [row_path(store, describe(j)) for j in jobs]
     rows = [load_row(p) for p in paths]
     todo = [i for i, r in enumerate(rows) if r is None]
-    if len(todo) < len(jobs):
-        say(f"{desc}: reusing {len(jobs) - len(todo)} of {len(jobs)} finished runs stored in {store} "
-            f"(delete that folder to train them again)")
     reused = len(jobs) - len(todo)
+    if reused:
+        say(f"{desc}: reusing {reused} of {len(jobs)} finished runs stored in {store} "
+            f"(delete that folder to train them again)")
     if not todo:
-        return rows, reused
-    args = [(fn, jobs[i], paths[i]) for i in todo]
-    if workers == 0:
-        done = map(_call, args)
-        for i, row in zip(todo, progress(done, total=len(todo), desc=desc)):
-            rows[i] = row
         return rows, reused
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing as mp
 
-    with ProcessPoolExecutor(workers or os.cpu_count() or 1, mp_context=mp.get_context("spawn")) as pool:
-        for i, row in zip(todo, progress(pool.map(_call, args), total=len(todo), desc=desc)):
+    args = [(fn, jobs[i], paths[i]) for i in todo]
+    with (nullcontext() if workers == 0 else
+          ProcessPoolExecutor(workers or os.cpu_count() or 1, mp_context=mp.get_context("spawn"))) as pool:
+        done = map(_call, args) if pool is None else pool.map(_call, args)
+        for i, row in zip(todo, progress(done, total=len(todo), desc=desc)):
             rows[i] = row
     return rows, reused

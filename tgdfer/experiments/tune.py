@@ -41,13 +41,11 @@ def tune_one(job: dict) -> dict:
 
 def describe(job: dict) -> dict:
     """What decides a tuning run (the key of its stored row): the draw's folder, the resolved config, fold, seed."""
-    from ..config import load_config
+    from .pool import tuning_config
 
     over = {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
-    cfg = load_config("tgdfer-tiny", "tgdfer", over).to_dict()
-    for prose in ("name", "source"):                     # the config's name and its citation text train nothing
-        cfg.pop(prose)
-    return {"runner": "tune", "draw": Path(job["root"]).name, "config": cfg, "fold": job["fold"], "seed": job["seed"]}
+    return {"runner": "tune", "draw": Path(job["root"]).name, "config": tuning_config("tgdfer-tiny", "tgdfer", over),
+            "fold": job["fold"], "seed": job["seed"]}
 
 
 def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:

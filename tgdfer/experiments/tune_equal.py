@@ -8,7 +8,8 @@ AUC) and `results/tuning_equal.md` (each setting's mean over variants, the per-v
 Command: `python -m tgdfer tune --equal` (`make tune`; 152 runs; 15.1 min from nothing on 2 cores of an Intel Xeon
 with AMX, 18.1 on an AMD EPYC); a rerun reuses the runs an interrupted call stored (`pool.map_stored`). The validation
 split is carved from each development fold's training draw, grouped by identity; no test split of any draw is
-read, and the evaluation draw is never touched. The chosen values are then written into the protocol's config by hand, citing this file.
+read, and the evaluation draw is never touched. The chosen values are then written into the protocol's config by
+hand, citing this file.
 """
 from __future__ import annotations
 
@@ -58,14 +59,11 @@ def tune_run(job: dict) -> dict:
 
 def describe(job: dict) -> dict:
     """What decides a tuning run (the key of its stored row): the draw's folder, the resolved config, fold, seed."""
-    from ..config import load_config
+    from .pool import tuning_config
 
     over = {**job["overrides"], **expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
-    cfg = load_config(job["config"], job["variant"], over).to_dict()
-    for prose in ("name", "source"):                     # the config's name and its citation text train nothing
-        cfg.pop(prose)
     return {"runner": "tune_equal", "layout": job["layout"], "draw": Path(job["root"]).name, "variant": job["variant"],
-            "config": cfg, "fold": job["fold"], "seed": job["seed"]}
+            "config": tuning_config(job["config"], job["variant"], over), "fold": job["fold"], "seed": job["seed"]}
 
 
 def choose(table: pd.DataFrame, grid: dict = GRID) -> tuple[pd.DataFrame, pd.DataFrame]:
