@@ -3,17 +3,20 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tgdfer-installed
+# decord (the faster mp4 decoder) has wheels for x86_64 Linux only: there the tests cover it too; PyAV everywhere
+comma  := ,
+EXTRAS := dev$(if $(filter Linux-x86_64,$(shell uname -s)-$(shell uname -m)),$(comma)decord,)
 
 .PHONY: install demo regenerate tune test notebooks clean-build
 
 # The pinned torch (2.14.1) is PyPI's CUDA build on x86_64: the environment takes about 6.5 GB, so check the disk first.
 NEED_GB ?= 7
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
 	sys.exit(0 if free >= $(NEED_GB) else 'error: the install needs about $(NEED_GB) GB free here (the CUDA build of torch ' \
 	'and its libraries); this disk has %.1f GB free. Free some space (old clones, .venv folders, data/, runs/) and rerun.' % free)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]' -c constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -22,7 +22,7 @@ from pathlib import Path
 if __name__ == "__main__":
     import tgdfer
     from tgdfer.engine.device import machine
-    from tgdfer.experiments.plan import PlannedRun
+    from tgdfer.sweep.plan import PlannedRun
     from tgdfer.experiments.pool import run_pool, spec_of, warm_cache
     from tgdfer.experiments.protocol import PROTOCOL
     from tgdfer.experiments.source import resolve_dataset

@@ -11,7 +11,7 @@ import tgdfer
 
 PKG = Path(tgdfer.__file__).parent
 ENTRY = {"cli", "notebook", "__init__", "__main__"}
-RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3, "experiments": 4}   # shared helpers 0, entry 5
+RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3, "sweep": 3.5, "experiments": 4}   # helpers 0, entry 5
 # experiments/: the protocol's parts (protocol, plan, pool, source) are shared by its runners; a runner (demo, tune,
 # zeroshot, bench, bench_protocol, prediction) never imports another runner
 EXPERIMENT_PARTS = {"protocol", "plan", "pool", "source", "__init__"}

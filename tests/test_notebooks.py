@@ -41,7 +41,7 @@ def test_every_notebook_has_one_parameters_cell_and_a_check():
 def test_train_and_evaluate_notebooks_with_other_parameters(tmp_path, synth_root):
     runs = tmp_path / "runs"
     execute("03_train", tmp_path, root=str(synth_root), fold=3, max_steps=2, runs_dir=str(runs), resume=False)
-    run = runs / "synth" / "fold3" / "tgdfer" / "seed0"
+    run = runs / "synth" / "tgdfer-tiny" / "fold3" / "tgdfer+epochs=10+max_steps=2" / "seed0"
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["fold"] == 3 and metrics["steps"] == 2
     assert (run / "training_curves.png").is_file()

@@ -116,8 +116,15 @@ def _parser_train(sub) -> None:
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config field, e.g. loss.w_inst=0")
     t.add_argument("--epochs", type=int)
     t.add_argument("--max-steps", dest="max_steps", type=int, help="stop after this many optimiser steps")
-    t.add_argument("--batch-size", dest="batch_size", type=int)
-    t.add_argument("--workers", type=int, help="DataLoader workers")
+    t.add_argument("--batch-size", dest="batch_size", type=int,
+                   help="clips PER GPU (per process) at once, as open_clip reads it; the config's global batch is kept "
+                        "(per-GPU batch x GPUs x accumulation): by default global batch / GPUs")
+    t.add_argument("--grad-accum", dest="grad_accum", type=int,
+                   help="micro-batches an optimiser step (default: what keeps the global batch)")
+    t.add_argument("--global-batch", dest="global_batch", type=int,
+                   help="clips an optimiser step over every GPU (default: the config's recipe, e.g. 48 for tgdfer-b16, "
+                        "DFER-CLIP's)")
+    t.add_argument("--workers", type=int, help="DataLoader workers (per process)")
     t.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
     t.add_argument("--val-fraction", dest="val_fraction", type=float, help="validation split carved from train")
     t.add_argument("--select-on", dest="select_on", choices=["val", "test"], help="split that picks the best epoch")
@@ -126,13 +133,14 @@ def _parser_train(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     t.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
-    t.add_argument("--run-dir", help="run folder (default runs/<dataset>/fold<k>/<variant>/seed<s>)")
+    t.add_argument("--run-dir", help="run folder (default runs/<dataset>/<config>/fold<k>/<variant+settings>/seed<s>)")
     t.add_argument("--runs-dir", help="parent of run folders (default: the repository's runs/)")
     t.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     t.set_defaults(func=_cmd_train)
 
 
 def _cmd_train(a) -> int:
+    from .engine.distributed import current
     from .engine.run import run_spec
     from .runspec import RunSpec
 
@@ -140,7 +148,8 @@ def _cmd_train(a) -> int:
                    run_dir=a.run_dir, runs_dir=a.runs_dir, resume=a.resume, media=a.media, label_base=a.label_base,
                    deterministic=a.deterministic)
     res = run_spec(spec)
-    print(f"run folder: {res.run_dir}")
+    if current().main:
+        print(f"run folder: {res.run_dir}")
     return 0
 
 
@@ -159,12 +168,15 @@ def _parser_evaluate(sub) -> None:
 
 
 def _cmd_evaluate(a) -> int:
+    from .engine.distributed import current
     from .engine.evaluate import evaluate
 
     res = evaluate(a.checkpoint, a.dataset, a.root, a.fold, a.split, a.out, a.views, crops=a.crops, device=a.device,
                    media=a.media, label_base=a.label_base)
     m = res.metrics
-    print(f"UAR {m['uar']:.4f}  WAR {m['war']:.4f}  ({m['n']} clips)")
+    if not current().main:
+        return 0
+    print(f"UAR {100 * m['uar']:.2f}%  WAR {100 * m['war']:.2f}%  ({m['n']} clips)")
     if "loc_auc" in m:
         print(f"frame localisation AUC {m['loc_auc']:.4f}, top-{m['loc_k']} precision {m['loc_topk_precision']:.3f} "
               f"(chance {m['loc_topk_chance']:.3f})")
@@ -233,6 +245,36 @@ def _cmd_pretrain_tiny(a) -> int:
     return 0
 
 
+def _parser_fetch_weights(sub) -> None:
+    fw = sub.add_parser("fetch-weights", help="download a config's CLIP weights once into open_clip's cache",
+                        description="Download the image-text weights a config names (an open_clip pretrained tag) into "
+                                    "open_clip's cache, on a machine with network (e.g. a cluster's login node); runs "
+                                    "on machines without network then find them there. Prints the file and its SHA256.")
+    fw.add_argument("--config", default="tgdfer-b16", help="a config whose clip_model and pretrained to fetch")
+    fw.add_argument("--model", help="instead of --config: an open_clip model name, e.g. ViT-B-32")
+    fw.add_argument("--pretrained", help="with --model: its pretrained tag, e.g. openai")
+    fw.add_argument("--cache-dir", dest="cache_dir", help="cache folder (default: open_clip's, under HF_HOME)")
+    fw.set_defaults(func=_cmd_fetch_weights)
+
+
+def _cmd_fetch_weights(a) -> int:
+    from .config import load_config
+    from .model.backbone import register_configs, resolve_weights, sha256_of
+
+    register_configs()
+    if a.model:
+        model, tag = a.model, a.pretrained or "openai"
+    else:
+        m = load_config(a.config).model
+        model, tag = m.clip_model, m.pretrained
+    path = resolve_weights(model, tag, a.cache_dir, download=True)
+    if path is None:
+        print(f"{model} '{tag}': nothing to fetch (random initialisation)")
+        return 0
+    print(f"{model} '{tag}': {path}\nSHA256 {sha256_of(path)}")
+    return 0
+
+
 def _parser_report(sub) -> None:
     mr = sub.add_parser("report", help="parameters and GFLOPs per component of model configs",
                         description="Trainable/frozen parameters and forward GFLOPs per component (built on the meta "
@@ -289,7 +331,8 @@ def _parser_bench(sub) -> None:
                         description="Benchmark training and inference of the configs, the backbone's share of the step, "
                                     "achieved FLOP/s against this machine's measured matmul peak, the data pipeline, peak "
                                     "memory and a feature-cache epoch over a DFEW-sized set. Rates and ratios from one run.")
-    be.add_argument("--configs", nargs="+", default=["tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"])
+    be.add_argument("--configs", nargs="*", default=["tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"],
+                    help="model configs to time (none: `--configs` alone, e.g. for the data pipeline only)")
     be.add_argument("--device", default="auto")
     be.add_argument("--precision", nargs="+", choices=["fp32", "bf16", "fp16"], help="default: fp32 bf16 on CPU")
     be.add_argument("--iters", type=int, default=3, help="timed iterations per measurement (median)")
@@ -324,11 +367,12 @@ def _cmd_bench(a) -> int:
 
 
 def _parser_collect(sub) -> None:
-    co = sub.add_parser("collect", help="turn run folders into long-form records under results/",
-                        description="Collect every finished run folder into results/records.csv (one metric a line), "
-                                    "confusion.csv, history.csv and examples.npz.")
+    co = sub.add_parser("collect", help="turn run folders into long-form records (default under build/results/)",
+                        description="Collect every finished run folder into records.csv (one metric a line), "
+                                    "confusion.csv, history.csv and examples.npz in --out (default build/results/; the "
+                                    "committed results/ is written only by make regenerate).")
     co.add_argument("--runs", default="runs", help="folder of run folders (default runs/)")
-    co.add_argument("--out", default="results", help="records folder (default results/)")
+    co.add_argument("--out", default="build/results", help="records folder (default build/results/)")
     co.set_defaults(func=_cmd_collect)
 
 
@@ -343,12 +387,13 @@ def _cmd_collect(a) -> int:
 
 
 def _parser_paper(sub) -> None:
-    pp = sub.add_parser("paper", help="regenerate the paper's tables and figures from the records",
-                        description="Regenerate paper/tables/*.md, paper/figures/*.png and the README results block "
-                                    "from results/ (records only).")
-    pp.add_argument("--results", default="results")
-    pp.add_argument("--out", default="paper")
-    pp.add_argument("--no-readme", action="store_true", help="leave README.md alone")
+    pp = sub.add_parser("paper", help="tables and figures from collected records (default build/results -> build/paper)",
+                        description="Write tables/*.md and figures/*.png from the records of `collect` (records only). "
+                                    "Defaults read and write under build/, never the committed results/, paper/ or "
+                                    "README (make regenerate writes those).")
+    pp.add_argument("--results", default="build/results")
+    pp.add_argument("--out", default="build/paper")
+    pp.add_argument("--readme", action="store_true", help="also rewrite README.md's generated block (make regenerate)")
     pp.set_defaults(func=_cmd_paper)
 
 
@@ -356,7 +401,7 @@ def _cmd_paper(a) -> int:
     from .report.paper import build_paper
     from .paths import resolve
 
-    files = build_paper(resolve(a.results), resolve(a.out), None if a.no_readme else resolve("README.md"))
+    files = build_paper(resolve(a.results), resolve(a.out), resolve("README.md") if a.readme else None)
     for k, v in files.items():
         print(f"{k:24s} {v}")
     return 0
@@ -552,7 +597,7 @@ def _parser_plan(sub) -> None:
 
 
 def _cmd_plan(a) -> int:
-    from .experiments.plan import commands, plan_runs
+    from .sweep.plan import commands, plan_runs
 
     def ints(text, default):
         return tuple(int(x) for x in text.replace(",", " ").split()) if text.strip() else default
@@ -564,19 +609,99 @@ def _cmd_plan(a) -> int:
     return 0
 
 
+def _parser_sweep(sub) -> None:
+    sw = sub.add_parser("sweep", help="train the plan of runs on every GPU of this machine, or as a SLURM job array",
+                        description="Train the plan of runs (`plan`: TG-DFER, the baselines, the ablations, on the folds "
+                                    "and seeds asked for) over the GPUs of this machine at once (one run a GPU, or "
+                                    "--gpus-per-run N through torchrun), or with --cluster slurm as a job array "
+                                    "through submitit (requeued from the last checkpoint when preempted). Finished runs "
+                                    "are skipped and interrupted ones resume, so a rerun trains only what is missing; "
+                                    "a failed run does not stop the others, and the failures are named at the end "
+                                    "(exit 1).")
+    sw.add_argument("--dataset", required=True, choices=["dfew", "ferv39k", "mafw", "annotation", "csv"])
+    sw.add_argument("--root", required=True, help="dataset folder as downloaded")
+    sw.add_argument("--config", default="tgdfer-b16")
+    sw.add_argument("--folds", default="", help="folds, e.g. '1 2 3 4 5' (default: 1-5 for DFEW/MAFW, 1 otherwise)")
+    sw.add_argument("--ablation-folds", dest="ablation_folds", default="", help="folds of the ablations (default: --folds)")
+    sw.add_argument("--seeds", default="0", help="seeds, e.g. '0 1 2' (default 0)")
+    sw.add_argument("--only", default="all", help="all, or a comma-separated choice of main, baselines, ablations")
+    sw.add_argument("--runs-dir", dest="runs_dir", default="runs")
+    sw.add_argument("--set", action="append", metavar="KEY=VALUE", help="a config field for every run, e.g. "
+                    "train.epochs=30 (it names the runs' folders)")
+    sw.add_argument("--gpus", default=None, help="GPU ids to use, e.g. '0,1,2,3' (default: every visible GPU; "
+                    "none: the CPU)")
+    sw.add_argument("--gpus-per-run", dest="gpus_per_run", type=int, default=1,
+                    help="GPUs a run (several: torchrun locally, one task a GPU on SLURM; default 1)")
+    sw.add_argument("--parallel", type=int, default=1, help="runs at once on a machine without GPUs (default 1)")
+    sw.add_argument("--cluster", choices=["slurm", "local", "debug"], default=None,
+                    help="submit through submitit instead: slurm (a job array), or local / debug (its test executors)")
+    sw.add_argument("--partition", default=None, help="SLURM partition")
+    sw.add_argument("--account", default=None, help="SLURM account")
+    sw.add_argument("--qos", default=None, help="SLURM quality of service")
+    sw.add_argument("--time-min", dest="time_min", type=int, default=24 * 60, help="a job's time limit in minutes "
+                    "(default 1440; a job out of time is requeued and resumes)")
+    sw.add_argument("--array-parallelism", dest="array_parallelism", type=int, default=None,
+                    help="SLURM: jobs of the array running at once")
+    sw.add_argument("--cpus-per-task", dest="cpus_per_task", type=int, default=None, help="SLURM: CPUs a GPU task")
+    sw.add_argument("--no-wait", dest="wait", action="store_false",
+                    help="with --cluster: submit and return (rerun the command later to see what is missing)")
+    sw.add_argument("--log-dir", dest="log_dir", default=None, help="logs (default <runs-dir>/_sweep/<dataset>)")
+    sw.add_argument("--dry-run", dest="dry_run", action="store_true", help="list what would train, train nothing")
+    sw.set_defaults(func=_cmd_sweep)
+
+
+def _ints(text: str, default: tuple) -> tuple:
+    return tuple(int(x) for x in text.replace(",", " ").split()) if text.strip() else default
+
+
+def _cmd_sweep(a) -> int:
+    from .config import parse_overrides
+    from .paths import resolve
+    from .sweep.launch import (SweepReport, run_local, run_submitit, split_done, sweep_runs, visible_gpus)
+    from .sweep.plan import plan_runs
+
+    folds = _ints(a.folds, (1, 2, 3, 4, 5) if a.dataset in ("dfew", "mafw") else (1,))
+    plan = plan_runs(a.config, folds, _ints(a.seeds, (0,)), full=True, ablation_folds=_ints(a.ablation_folds, folds),
+                     only=a.only)
+    runs_dir = resolve(a.runs_dir)
+    runs = sweep_runs(plan, a.dataset, a.root, a.config, runs_dir, parse_overrides(a.set))
+    done, todo = split_done(runs)
+    report = SweepReport(done=done)
+    print(f"sweep: {len(runs)} planned run(s), {len(done)} already finished, {len(todo)} to train")
+    if a.dry_run or not todo:
+        for r in todo:
+            print(f"  {r.folder}")
+        return 0
+    logs = resolve(a.log_dir) if a.log_dir else runs_dir / "_sweep" / a.dataset
+    if a.cluster:
+        slurm = {k: v for k, v in {"partition": a.partition, "account": a.account, "qos": a.qos,
+                                   "array_parallelism": a.array_parallelism,
+                                   "cpus_per_task": a.cpus_per_task}.items() if v is not None}
+        report.outcomes = run_submitit(todo, logs, cluster=a.cluster, gpus_per_run=a.gpus_per_run,
+                                       timeout_min=a.time_min, slurm=slurm, wait=a.wait)
+        if not a.wait:
+            return 0
+    else:
+        gpus = visible_gpus() if a.gpus is None else [g for g in a.gpus.replace(" ", "").split(",") if g and g != "none"]
+        report.outcomes = run_local(todo, logs, gpus=gpus, gpus_per_run=a.gpus_per_run, parallel=a.parallel)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tgdfer",
                                 description="TG-DFER: text-guided weakly supervised dynamic facial expression recognition")
     sub = p.add_subparsers(dest="command", metavar="command")
     for add in (_parser_generate, _parser_prepare, _parser_train, _parser_evaluate, _parser_predict,
-                _parser_pretrain_tiny, _parser_report, _parser_faces, _parser_bench, _parser_collect, _parser_paper,
-                _parser_zeroshot, _parser_power, _parser_tune, _parser_demo, _parser_plan):
+                _parser_pretrain_tiny, _parser_fetch_weights, _parser_report, _parser_faces, _parser_bench, _parser_collect, _parser_paper,
+                _parser_zeroshot, _parser_power, _parser_tune, _parser_demo, _parser_plan, _parser_sweep):
         add(sub)
     return p
 
 
 def main(argv=None) -> int:
     from .data.errors import DataError
+    from .engine.distributed import RankFailed, finish
 
     parser = build_parser()
     a = parser.parse_args(argv)
@@ -584,10 +709,12 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(a.func(a) or 0)
-    except (DataError, FileExistsError, FileNotFoundError, ValueError, KeyError) as e:
+        code = int(a.func(a) or 0)
+    except (DataError, FileExistsError, FileNotFoundError, ValueError, KeyError, RankFailed) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finish()                                            # a run of several processes: leave the group together
+    return code
 
 
 if __name__ == "__main__":

@@ -55,8 +55,10 @@ class ModelConfig:
 class TrainConfig:
     epochs: int = 30
     max_steps: int = 0                  # stop after this many optimiser steps (0: run all epochs)
-    batch_size: int = 32
-    grad_accum: int = 1
+    global_batch: int = 32              # clips an optimiser step over every GPU and accumulation step: the recipe's
+                                        # batch, kept on any number of GPUs (per-GPU batch x GPUs x accumulation)
+    batch_size: int = 0                 # clips a GPU (process) takes at once; 0: global_batch / (GPUs x grad_accum)
+    grad_accum: int = 0                 # micro-batches a step; 0: global_batch / (GPUs x batch_size), or 1
     optimizer: str = "sgd"              # sgd (momentum 0.9, as DFER-CLIP) | adamw
     lr_backbone: float = 1e-5           # image tower
     lr_head: float = 1e-2               # temporal network, visual prompt, MIL, label embeddings
@@ -181,6 +183,7 @@ CROP_SCALE = 1.1
 SWITCHES = {"text": "model.text", "temporal": "model.temporal", "pool": "model.pool",
             "visual_prompt": "model.visual_prompt", "finetune": "model.finetune", "pretrained": "model.pretrained",
             "epochs": "train.epochs", "max_steps": "train.max_steps", "batch_size": "train.batch_size",
+            "grad_accum": "train.grad_accum", "global_batch": "train.global_batch",
             "workers": "train.workers", "precision": "train.precision", "val_fraction": "train.val_fraction",
             "select_on": "train.select_on", "test_views": "train.test_views", "test_crops": "train.test_crops"}
 

@@ -1,7 +1,9 @@
 """A run folder's layout, owned here: the engine writes through these names, the report reads through them.
 
-    runs/<dataset>/fold<k>/<run name>/seed<s>/   params.json  history.csv  metrics.json  predictions.csv
-                                                 relevance.npz  last.pt  best.pt
+    runs/<dataset>/<config>/fold<k>/<run name>/seed<s>/   params.json  history.csv  metrics.json  predictions.csv
+                                                          relevance.npz  last.pt  best.pt
+The folder's name carries the variant and every setting that changes the run (`paths.folder_name`), the config its
+own level, so sweeps of other configs or settings never meet in one folder.
 A run folder that could not be read (a damaged checkpoint) is moved under `runs/_damaged/`, which
 `find_runs` never lists.
 """
@@ -21,8 +23,8 @@ FILES = (PARAMS, HISTORY, METRICS, PREDICTIONS, RELEVANCE, LAST, BEST)
 DAMAGED = "_damaged"
 
 
-def run_path(runs_dir: str | Path, dataset_label: str, fold: int, name: str, seed: int) -> Path:
-    return Path(runs_dir) / dataset_label / f"fold{fold}" / name / f"seed{seed}"
+def run_path(runs_dir: str | Path, dataset_label: str, fold: int, name: str, seed: int, config: str) -> Path:
+    return Path(runs_dir) / dataset_label / config / f"fold{fold}" / name / f"seed{seed}"
 
 
 def is_finished(path: str | Path) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import runfolder as rf
 from .config import Config, load_config
-from .paths import default_runs_dir, run_name
+from .paths import default_runs_dir, folder_name, run_name, safe_name
 
 
 @dataclass
@@ -42,10 +42,11 @@ class RunSpec:
         return run_name(self.variant, self.overrides)
 
     def folder(self, dataset_label: str) -> Path:
-        """`run_dir`, or runs/<dataset label>/fold<k>/<run name>/seed<s>."""
+        """`run_dir`, or runs/<dataset label>/<config>/fold<k>/<run name>/seed<s>."""
         if self.run_dir:
             return Path(self.run_dir)
-        return rf.run_path(self.runs_dir or default_runs_dir(), dataset_label, self.fold, self.name, self.seed)
+        return rf.run_path(self.runs_dir or default_runs_dir(), dataset_label, self.fold,
+                           folder_name(self.variant, self.overrides), self.seed, safe_name(self.resolve_config().name))
 
     def resolve_config(self) -> Config:
         if isinstance(self.config, Config):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tgdfer.config import load_config, load_variants
-from tgdfer.experiments.plan import axes, baselines, commands, plan_runs
+from tgdfer.sweep.plan import axes, baselines, commands, plan_runs
 from tgdfer.experiments.protocol import PROTOCOL, SealedDrawError, load_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,19 +36,24 @@ def test_the_real_data_sweep_and_the_demo_list_the_same_variants_and_axes():
         assert demo[key] ^ real[key] <= {str(getattr(tiny, field)).lower(), str(getattr(b16, field)).lower()}
 
 
-def test_run_all_sh_runs_exactly_the_planned_commands(tmp_path):
+def test_run_all_sh_sweeps_exactly_the_planned_runs(tmp_path):
+    from tgdfer.sweep.launch import sweep_runs
+
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", DRY_RUN="1",
-               DFEW=str(tmp_path / "DFEW"), FERV39K=str(tmp_path / "FERV39k"))
+               DFEW=str(tmp_path / "DFEW"), FERV39K=str(tmp_path / "FERV39k"), RUNS=str(tmp_path / "runs"))
     r = subprocess.run(["bash", str(ROOT / "paper" / "run_all.sh")], env=env, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    written = (ROOT / "build" / "paper_runs" / "dfew.sh").read_text().splitlines()
-    expected = commands(plan_runs("tgdfer-b16", (1, 2, 3, 4, 5), (0,), True), "dfew", str(tmp_path / "DFEW"),
-                        "tgdfer-b16")
-    assert written == expected and f"== dfew: {len(expected)} runs" in r.stdout
-    ferv = (ROOT / "build" / "paper_runs" / "ferv39k.sh").read_text().splitlines()
-    assert len(ferv) == 1 + len(baselines()) and all("--set" not in c for c in ferv)   # no ablations on FERV39k
-    assert any("model.prompt_residual=" in c for c in written)        # every axis of variants.json, this one too
+    listed = [ln.strip() for ln in r.stdout.splitlines() if ln.startswith("  ")]
+    dfew = sweep_runs(plan_runs("tgdfer-b16", (1, 2, 3, 4, 5), (0,), True), "dfew", tmp_path / "DFEW", "tgdfer-b16",
+                      tmp_path / "runs")
+    ferv = sweep_runs(plan_runs("tgdfer-b16", (1,), (0,), True, only="main,baselines"), "ferv39k",
+                      tmp_path / "FERV39k", "tgdfer-b16", tmp_path / "runs")
+    assert listed == [str(x.folder) for x in dfew + ferv]
+    assert f"sweep: {len(dfew)} planned run(s), 0 already finished, {len(dfew)} to train" in r.stdout
+    assert len(ferv) == 1 + len(baselines())                            # no ablations on FERV39k
+    assert any("prompt_residual=" in f for f in listed)          # every axis of variants.json, this one too
+    assert len({f for f in listed}) == len(listed)                      # no two runs share a folder
 
 
 def test_plan_orders_expensive_runs_first_and_pairs_ablations_with_tgdfer():
@@ -94,7 +99,7 @@ def test_primary_comparisons_get_more_seeds_in_the_full_regeneration_only():
 
 
 def test_training_size_curve_runs_are_named_by_their_share_and_pair_with_the_full_runs():
-    from tgdfer.paths import run_name
+    from tgdfer.paths import folder_name, run_name
 
     curve = ({"train.train_fraction": 0.1}, {"model.text": "none", "train.train_fraction": 0.1})
     full = plan_runs("tgdfer-tiny", (1, 2), (0, 1, 2), True, (1,), (0,), curve=curve, curve_seeds=(0, 1))
@@ -103,5 +108,7 @@ def test_training_size_curve_runs_are_named_by_their_share_and_pair_with_the_ful
                                                                   "tgdfer+text=none+train_fraction=0.1"}
     assert {(r.fold, r.seed) for r in runs} == {(f, s) for f in (1, 2) for s in (0, 1)}
     assert run_name("tgdfer", {"train.epochs": 4}) == "tgdfer"          # other train.* settings name no model
+    assert folder_name("tgdfer", {"train.epochs": 4, "model.text": "none"}) == "tgdfer+text=none+epochs=4"   # folders do
+    assert folder_name("tgdfer", {"train.workers": 4, "train.batch_size": 8, "train.grad_accum": 2}) == "tgdfer"
     assert not [r for r in plan_runs("tgdfer-tiny", (1,), (0,), False, curve=curve) if r.kind == "curve"]
     assert all(f < 1 for ov in PROTOCOL.curve for f in [ov["train.train_fraction"]])

@@ -181,7 +181,7 @@ def test_warm_cache_with_runs_encodes_test_views_of_every_planned_runs_validatio
     from tgdfer.config import load_config
     from tgdfer.engine import feature_cache
     from tgdfer.engine.run import load_tables
-    from tgdfer.experiments.plan import PlannedRun
+    from tgdfer.sweep.plan import PlannedRun
     from tgdfer.experiments.pool import warm_cache
     from tgdfer.synth.generate import GenerateConfig, generate
 

@@ -82,7 +82,7 @@ def test_plan_errors_name_the_problem(tmp_path):
 
 
 def test_the_committed_plan_names_runs_the_protocol_makes():
-    from tgdfer.experiments.plan import plan_runs
+    from tgdfer.sweep.plan import plan_runs
     from tgdfer.experiments.protocol import PROTOCOL as P
     from tgdfer.paths import run_name
     from tgdfer.report.frames import FLOOR_NAMES

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tgdfer.report.collect import collect
 from tgdfer.report.paper import README_END, README_START, readme_block, write_figures, write_tables
@@ -119,3 +120,17 @@ def test_readme_claims_block_is_the_claims_table():
     text = (ROOT / "README.md").read_text()
     block = text[text.index(CLAIMS_START): text.index(CLAIMS_END) + len(CLAIMS_END)]
     assert block == readme_block(ROOT / "paper" / "tables", "claims.md", CLAIMS_START, CLAIMS_END)
+
+
+def test_collect_refuses_runs_of_other_settings_under_one_name(synth_root, tmp_path):
+    """Two sweeps of other training settings in one runs folder: their folders differ, and collect will not average
+    them as if they were seeds."""
+    from tgdfer.report.collect import collect
+
+    for steps in (1, 2):
+        train("dfew", synth_root, 1, "tgdfer-tiny", "tgdfer", {"train.max_steps": steps, "train.workers": 0},
+              runs_dir=tmp_path / "runs", verbose=False)
+    folders = sorted(p.name for p in (tmp_path / "runs" / "synth" / "tgdfer-tiny" / "fold1").iterdir())
+    assert folders == ["tgdfer+max_steps=1", "tgdfer+max_steps=2"]
+    with pytest.raises(ValueError, match="two finished runs of synth tgdfer fold 1 seed 0"):
+        collect(tmp_path / "runs", tmp_path / "out")

@@ -1,4 +1,4 @@
-"""Frames from disk: video files through decord, frame folders through PIL.
+"""Frames from disk: video files through PyAV (or decord / torchcodec where installed), frame folders through PIL.
 
 In: a clip path (video file or frame folder) and frame indices. Out: uint8 RGB frames
 [T, H, W, 3] as a numpy array. Any container and codec that FFmpeg reads works for video; any
@@ -17,9 +17,25 @@ from .errors import DataError
 from .layouts import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_frames
 
 
-# Video decoder: "decord" (default) or "pyav" (FFmpeg through PyAV; faster on this project's benchmark,
-# see benchmarks/README.md). Set TGDFER_VIDEO_BACKEND or assign this variable.
-VIDEO_BACKEND = os.environ.get("TGDFER_VIDEO_BACKEND", "decord")
+# Video decoder: "auto" (default: decord when its optional extra is installed, else PyAV), "pyav" (FFmpeg bundled
+# in PyAV's wheels: installs on every platform), "decord" (`pip install tgdfer[decord]`: x86_64 Linux and Windows
+# wheels only) or "torchcodec" (needs FFmpeg's shared libraries on the machine). Measured in benchmarks/README.md.
+# Set TGDFER_VIDEO_BACKEND or assign this variable.
+VIDEO_BACKEND = os.environ.get("TGDFER_VIDEO_BACKEND", "auto")
+BACKENDS = ("auto", "pyav", "decord", "torchcodec")
+
+
+def backend() -> str:
+    """The decoder `VIDEO_BACKEND` names ('auto' resolved)."""
+    if VIDEO_BACKEND not in BACKENDS:
+        raise ValueError(f"TGDFER_VIDEO_BACKEND must be one of {', '.join(BACKENDS)} (got {VIDEO_BACKEND!r})")
+    if VIDEO_BACKEND != "auto":
+        return VIDEO_BACKEND
+    try:
+        import decord  # noqa: F401
+        return "decord"
+    except ImportError:
+        return "pyav"
 
 
 def is_video(path: str | Path) -> bool:
@@ -27,7 +43,11 @@ def is_video(path: str | Path) -> bool:
 
 
 def _open_video(path: Path):
-    import decord
+    try:
+        import decord
+    except ImportError:
+        raise DataError(path, "the decord decoder was asked for (TGDFER_VIDEO_BACKEND=decord) but is not installed",
+                        "pip install 'tgdfer[decord]' (x86_64 Linux, Windows), or use TGDFER_VIDEO_BACKEND=pyav") from None
 
     if not path.is_file():
         raise DataError(path, "video file not found", "check --root and the media type; the split file lists this clip")
@@ -84,11 +104,40 @@ class _PyAVReader:
         return np.stack(out)
 
 
+class _TorchCodecReader:
+    """ClipReader's video methods on torchcodec (FFmpeg's libraries must be installed on the machine)."""
+
+    def __init__(self, path: Path):
+        from torchcodec.decoders import VideoDecoder
+
+        if not path.is_file():
+            raise DataError(path, "video file not found", "check --root and the media type; the split file lists this clip")
+        try:
+            self.dec = VideoDecoder(str(path), dimension_order="NHWC", seek_mode="approximate")
+            self.n = int(self.dec.metadata.num_frames or 0)
+        except Exception as e:  # noqa: BLE001
+            raise DataError(path, f"cannot decode video ({str(e).splitlines()[0][:160]})",
+                            "re-encode it (e.g. ffmpeg -i in.mp4 -c:v libx264 out.mp4) or remove it from the split") from None
+        if self.n < 1:
+            raise DataError(path, "video has no frames", "re-encode it or remove it from the split")
+
+    def __len__(self) -> int:
+        return self.n
+
+    def read(self, uniq: np.ndarray) -> np.ndarray:
+        return self.dec.get_frames_at(indices=[int(i) for i in uniq]).data.numpy()
+
+
+def _video_reader(path: Path):
+    b = backend()
+    return _PyAVReader(path) if b == "pyav" else _TorchCodecReader(path) if b == "torchcodec" else _open_video(path)
+
+
 def count_frames(path: str | Path) -> int:
     """Number of frames of a video file or frame folder."""
     path = Path(path)
     if is_video(path):
-        return len(_PyAVReader(path) if VIDEO_BACKEND == "pyav" else _open_video(path))
+        return len(_video_reader(path))
     return len(list_frames(path))
 
 
@@ -99,7 +148,7 @@ class ClipReader:
         self.path = Path(path)
         self.draft_size = draft_size
         if is_video(self.path):
-            self._vr = _PyAVReader(self.path) if VIDEO_BACKEND == "pyav" else _open_video(self.path)
+            self._vr = _video_reader(self.path)
             self._files = None
             self.num_frames = len(self._vr)
         else:
@@ -112,7 +161,7 @@ class ClipReader:
         idx = np.asarray(indices, dtype=np.int64)
         if self._vr is not None:
             uniq, inv = np.unique(idx, return_inverse=True)
-            if isinstance(self._vr, _PyAVReader):
+            if isinstance(self._vr, (_PyAVReader, _TorchCodecReader)):
                 return self._vr.read(uniq)[inv]
             try:
                 batch = self._vr.get_batch(uniq.tolist()).asnumpy()   # [U, H, W, 3]

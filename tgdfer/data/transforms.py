@@ -1,9 +1,11 @@
-"""Frame transforms: uint8 frames [T, H, W, 3] -> normalised float [T, 3, S, S].
+"""Frame transforms: uint8 frames [T, H, W, 3] -> normalised float [T, 3, S, S], in two halves.
 
 One set of random parameters per clip (every frame gets the same crop, flip and jitter).
-Training: random resized crop, horizontal flip, brightness/contrast jitter (as DFER-CLIP).
-Testing: resize the short side, then a centre crop, or one of the fixed crops of a multi-crop view.
-Normalised with the backbone's mean and std (CLIP's by default; DFER-CLIP skipped this).
+`ClipTransform.geometry` (in the DataLoader's workers, on uint8): training takes a random resized crop and a
+horizontal flip and draws a brightness/contrast jitter (as DFER-CLIP); testing resizes the short side, then takes
+a centre crop or one of the fixed crops of a multi-crop view. `Normalize` (where the model runs: on the GPU, so
+clips travel there as uint8, a quarter of the bytes) applies the jitter and CLIP's mean and std (DFER-CLIP skipped
+this). `ClipTransform(...)` does both in one call; both paths compute the same float32 values to the bit.
 """
 from __future__ import annotations
 
@@ -13,23 +15,50 @@ from torchvision.transforms.v2 import functional as F
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+NO_JITTER = (1.0, 0.0)                  # (contrast, brightness) of a clip without jitter
+
+
+class Normalize:
+    """uint8 [..., 3, S, S] (+ per-clip jitter (contrast, brightness) [..., 2]) -> normalised float32, on x's device:
+    x * contrast / 255 + brightness, clamped to [0, 1], then (x - mean) / std; without jitter x / 255 straight to
+    (x - mean) / std. In-place arithmetic, no temporaries."""
+
+    def __init__(self, mean=CLIP_MEAN, std=CLIP_STD):
+        self.inv_std = 1.0 / torch.tensor(std).view(1, 3, 1, 1)                       # (x - mean) / std
+        self.shift = -torch.tensor(mean).view(1, 3, 1, 1) * self.inv_std              #  = x * inv_std + shift
+
+    def __call__(self, x: torch.Tensor, jitter: torch.Tensor | None = None) -> torch.Tensor:
+        inv_std, shift = self.inv_std.to(x.device), self.shift.to(x.device)
+        jitter = None if jitter is None else torch.as_tensor(jitter, dtype=torch.float64)
+        on = None if jitter is None else (jitter[..., 0] != 1.0) | (jitter[..., 1] != 0.0)     # [...] clips jittered
+        if on is None or not bool(on.any()):
+            return x.float().mul_(inv_std / 255.0).add_(shift)                        # [..., T, 3, S, S]
+        lead = tuple(jitter.shape[:-1]) + (1,) * (x.dim() - jitter.dim() + 1)         # one value a clip
+        contrast = (jitter[..., 0] / 255.0).float().to(x.device).reshape(lead)
+        brightness = jitter[..., 1].float().to(x.device).reshape(lead)
+        y = x.float().mul_(contrast).add_(brightness).clamp_(0.0, 1.0).mul_(inv_std).add_(shift)
+        if bool(on.all()):
+            return y
+        plain = x.float().mul_(inv_std / 255.0).add_(shift)
+        return torch.where(on.to(x.device).reshape(lead), y, plain)
 
 
 class ClipTransform:
-    """Callable: (frames uint8 [T, H, W, 3], generator, crop) -> float [T, 3, size, size]."""
+    """Callable: (frames uint8 [T, H, W, 3], generator, crop) -> float [T, 3, size, size]; `geometry` is its first
+    half (uint8 [T, 3, size, size] and the clip's jitter), `normalize` its second."""
 
     def __init__(self, size: int, train: bool, mean=CLIP_MEAN, std=CLIP_STD, augment: bool = True,
                  crops: int = 1):
         if crops not in (1, 2, 3):
             raise ValueError(f"crops must be 1, 2 or 3 (centre; centre + flip; three crops), got {crops}")
         self.size, self.train, self.augment, self.crops = size, train, augment, crops
-        self.inv_std = 1.0 / torch.tensor(std).view(1, 3, 1, 1)                       # (x - mean) / std
-        self.shift = -torch.tensor(mean).view(1, 3, 1, 1) * self.inv_std              #  = x * inv_std + shift
+        self.normalize = Normalize(mean, std)
 
-    def __call__(self, frames: np.ndarray, rng: np.random.Generator | None = None, crop: int = 0) -> torch.Tensor:
+    def geometry(self, frames: np.ndarray, rng: np.random.Generator | None = None,
+                 crop: int = 0) -> tuple[torch.Tensor, tuple[float, float]]:
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)    # [T, H, W, 3] -> [T, 3, H, W]
         S = self.size
-        contrast, brightness = 1.0, 0.0
+        jitter = NO_JITTER
         if self.train and self.augment:
             if rng is None:
                 raise ValueError("training transform needs a random generator")
@@ -42,7 +71,7 @@ class ClipTransform:
             x = F.resized_crop(x, top, left, h, w, [S, S], antialias=True)        # on uint8: the fast kernel
             if rng.random() < 0.5:
                 x = F.horizontal_flip(x)
-            contrast, brightness = rng.uniform(0.8, 1.2), rng.uniform(-0.08, 0.08)
+            jitter = (float(rng.uniform(0.8, 1.2)), float(rng.uniform(-0.08, 0.08)))  # (contrast, brightness)
         elif self.crops == 3:
             x = F.resize(x, [round(S * 1.15)], antialias=True)
             H, W = x.shape[-2:]
@@ -53,11 +82,11 @@ class ClipTransform:
                 x = F.center_crop(F.resize(x, [S], antialias=True), [S, S])
             if self.crops == 2 and crop == 1:
                 x = F.horizontal_flip(x)
-        # in-place arithmetic, no temporaries: [0, 255] -> (contrast, brightness, clamp) -> normalised
-        if brightness or contrast != 1.0:
-            x = x.float().mul_(contrast / 255.0).add_(brightness).clamp_(0.0, 1.0)
-            return x.mul_(self.inv_std).add_(self.shift)                              # [T, 3, S, S]
-        return x.float().mul_(self.inv_std / 255.0).add_(self.shift)                  # [T, 3, S, S]
+        return x.contiguous(), jitter                                                # uint8 [T, 3, S, S]
+
+    def __call__(self, frames: np.ndarray, rng: np.random.Generator | None = None, crop: int = 0) -> torch.Tensor:
+        x, jitter = self.geometry(frames, rng, crop)
+        return self.normalize(x, torch.tensor(jitter, dtype=torch.float64))         # [T, 3, S, S]
 
 
 def denormalize(x: torch.Tensor, mean=CLIP_MEAN, std=CLIP_STD) -> torch.Tensor:
@@ -67,4 +96,4 @@ def denormalize(x: torch.Tensor, mean=CLIP_MEAN, std=CLIP_STD) -> torch.Tensor:
     return (x * s + m).clamp(0, 1)
 
 
-__all__ = ["ClipTransform", "denormalize", "CLIP_MEAN", "CLIP_STD"]
+__all__ = ["ClipTransform", "Normalize", "denormalize", "CLIP_MEAN", "CLIP_STD"]

@@ -1,4 +1,4 @@
-"""Where a run computes: the device, mixed precision, torch DDP under `torchrun`, and the environment record.
+"""Where a run computes: the device, mixed precision, the process group (torchrun or srun), the environment record.
 
 In: a device request ('auto', 'cpu', 'cuda', 'cuda:1') and a precision ('auto', 'fp32', 'bf16', 'fp16').
 Out: a torch device, an autocast dtype (None = fp32) and a context factory; (rank, world, local rank).
@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.distributed as dist
+
+from .distributed import init_group, launcher
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -56,21 +57,17 @@ def autocast_factory(device: torch.device, dtype: torch.dtype | None):
 
 
 def dist_info() -> tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) otherwise."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+    """(rank, world size, local rank) from the launcher's environment (torchrun or an `srun` step); (0, 1, 0)
+    otherwise. See `distributed.launcher`."""
+    d = launcher()
+    return d.rank, d.world, d.local_rank
 
 
 def setup_device(device: str = "auto") -> tuple[torch.device, int, int]:
-    """(device, rank, world size); under torchrun the process group is started (nccl on GPUs, gloo on CPUs)."""
-    rank, world, local_rank = dist_info()
-    dev = resolve_device(device)
-    if world > 1:
-        if dev.type == "cuda":
-            dev = torch.device("cuda", local_rank)
-            torch.cuda.set_device(dev)
-        if not dist.is_initialized():
-            dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    return dev, rank, world
+    """(device, rank, world size); under torchrun or srun the process group is started (nccl on GPUs, gloo on CPUs)."""
+    d = launcher()
+    dev = init_group(d, resolve_device(device))
+    return dev, d.rank, d.world
 
 
 def environment(device: torch.device) -> dict:

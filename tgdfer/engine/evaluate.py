@@ -18,7 +18,10 @@ import torch
 
 from .. import runfolder as rf
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..data.dataset import model_input
 from ..metrics import clip_metrics, localisation
+from .distributed import gather
+from .loaders import ShardedBatches
 
 
 @dataclass
@@ -57,28 +60,52 @@ def frame_change(features: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "video", limit: int = 0,
                     root=None) -> EvalResult:
-    """Run `model` over `loader` (items may be several views of a clip) and score it."""
+    """Run `model` over `loader` (items may be several views of a clip) and score it. A loader whose batches are
+    shared out over the ranks (`ShardedBatches`) is evaluated in shares and gathered back in the one-process order on
+    every rank, so every rank holds the whole result (the same numbers as one process); an error on any rank ends
+    every rank with its message."""
     model.eval()
-    ac = autocast or nullcontext
-    ids, labels, probs, rel, wts, inst, fidx, views, change = [], [], [], [], [], [], [], [], []
+    sharded = isinstance(loader.batch_sampler, ShardedBatches) and loader.batch_sampler.world > 1
+    batches, error = [], None
+    try:
+        batches = _forward(model, loader, device, autocast or nullcontext, inputs_key, limit)
+    except Exception as e:  # noqa: BLE001 - handed to every rank by gather, raised there
+        if not sharded:
+            raise
+        error = e
+    if sharded:
+        shares, w = gather(batches, error), loader.batch_sampler.world
+        total = sum(len(x) for x in shares)
+        batches = [shares[k % w][k // w] for k in range(total)]                # the one-process order
+    return assemble(batches, root)
+
+
+def _forward(model, loader, device, ac, inputs_key: str, limit: int) -> list[dict]:
+    """This process's batches: each a dict of CPU tensors (the model's outputs and the batch's ids)."""
+    normalize = getattr(getattr(loader, "dataset", None), "normalize", None)
+    out = []
     for b, batch in enumerate(loader):
         if limit and b >= limit:
             break
-        x = batch[inputs_key].to(device, non_blocking=True)
+        x = model_input(batch, inputs_key, device, normalize)
         with ac():
-            out = model(features=x) if inputs_key == "features" else model(x)
-        probs.append(torch.softmax(out.logits.float(), dim=1).cpu())
-        rel.append(out.relevance.float().cpu())
-        wts.append(out.weights.float().cpu())
-        inst.append(out.instance_scores.float().cpu())
-        if out.frame_features is not None:
-            change.append(frame_change(out.frame_features.float()).cpu())
-        fidx.append(batch["frame_index"])
-        ids += list(batch["clip_id"])
-        labels.append(batch["label"])
-        views.append(batch["view"])
-    probs_t, rel_t, w_t, s_t = torch.cat(probs), torch.cat(rel), torch.cat(wts), torch.cat(inst)
-    fidx_t, labels_t, views_t = torch.cat(fidx), torch.cat(labels), torch.cat(views)
+            o = model(features=x) if inputs_key == "features" else model(x)
+        out.append({"probs": torch.softmax(o.logits.float(), dim=1).cpu(), "rel": o.relevance.float().cpu(),
+                    "w": o.weights.float().cpu(), "inst": o.instance_scores.float().cpu(),
+                    "change": None if o.frame_features is None else frame_change(o.frame_features.float()).cpu(),
+                    "fidx": batch["frame_index"], "ids": list(batch["clip_id"]), "labels": batch["label"],
+                    "views": batch["view"]})
+    return out
+
+
+def assemble(batches: list[dict], root=None) -> EvalResult:
+    """Per-batch outputs (in loader order) -> per-clip result: probabilities averaged over views, the centre view's
+    frame arrays, the metrics (and, with `root` of the generated benchmark, the localisation scores)."""
+    def cat(k):
+        return torch.cat([b[k] for b in batches])
+    probs_t, rel_t, w_t, s_t = cat("probs"), cat("rel"), cat("w"), cat("inst")
+    fidx_t, labels_t, views_t = cat("fidx"), cat("labels"), cat("views")
+    ids = [c for b in batches for c in b["ids"]]
     order: dict[str, list[int]] = {}
     for i, c in enumerate(ids):
         order.setdefault(c, []).append(i)
@@ -87,8 +114,8 @@ def evaluate_loader(model, loader, device, autocast=None, inputs_key: str = "vid
     first = [min(order[c], key=lambda i: int(views_t[i])) for c in clip_ids]                # centre view
     res = EvalResult(clip_ids, labels_t[first].numpy(), P, rel_t[first].numpy(), w_t[first].numpy(),
                      s_t[first].numpy(), fidx_t[first].numpy())
-    if change and len(change) == len(probs):
-        res.frame_change = torch.cat(change)[first].numpy()
+    if batches and all(b["change"] is not None for b in batches):
+        res.frame_change = cat("change")[first].numpy()
     res.metrics = clip_metrics(res.labels, res.preds, P.shape[1])
     if root is not None:
         res.metrics.update(localise(res, root))
@@ -134,22 +161,32 @@ def write_predictions(run_dir: str | Path, res: EvalResult, class_names: list[st
 def evaluate(checkpoint, dataset: str, root, fold: int = 1, split: str = "test", out_dir=None, views: int = 1,
              *, crops: int = 1, batch_size: int = 32, workers: int = 2, device: str = "auto", media: str = "frames",
              label_base: int = 1) -> EvalResult:
-    """Evaluate a saved checkpoint on a dataset fold; writes metrics and predictions to `out_dir`."""
+    """Evaluate a saved checkpoint on a dataset fold; writes metrics and predictions to `out_dir`. Under torchrun or
+    srun the batches are shared out over the processes (the files are those of one process); the first writes."""
     from ..data.dataset import ClipDataset
     from ..data.layouts import load_split
     from .checkpoint import load_model
-    from .device import resolve_device
+    from .device import setup_device
+    from .distributed import agree, barrier
 
-    dev = resolve_device(device)
-    model = load_model(checkpoint, dev)
-    table = load_split(dataset, root, fold, split, media=media, label_base=label_base)
+    dev, rank, world = setup_device(device)
+    model, table, err = None, None, None
+    try:
+        model = load_model(checkpoint, dev)
+        table = load_split(dataset, root, fold, split, media=media, label_base=label_base)
+    except Exception as e:  # noqa: BLE001 - every rank ends with it (agree)
+        err = e
+    agree(err, dev)
     ds = ClipDataset(table, model.cfg.frames, model.backbone.image_size, train=False, mean=model.backbone.mean,
-                     std=model.backbone.std, views=views, crops=crops)
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers)
+                     std=model.backbone.std, views=views, crops=crops, raw=True)
+    loader = torch.utils.data.DataLoader(ds, batch_sampler=ShardedBatches(len(ds), batch_size, rank, world),
+                                         num_workers=workers, pin_memory=dev.type == "cuda")
     res = evaluate_loader(model, loader, dev, root=root)
     out = Path(out_dir) if out_dir else Path(checkpoint).parent / f"eval-{dataset}-fold{fold}-{split}"
-    write_predictions(out, res, model.class_names)
-    atomic_write_json(out / rf.METRICS, {"checkpoint": str(checkpoint), "dataset": dataset, "root": str(root),
+    if rank == 0:
+        write_predictions(out, res, model.class_names)
+        atomic_write_json(out / rf.METRICS, {"checkpoint": str(checkpoint), "dataset": dataset, "root": str(root),
                                              "fold": fold, "split": split, "views": views, "crops": crops,
                                              **res.summary(model.class_names)})
+    barrier()
     return res

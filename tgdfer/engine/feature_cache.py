@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..data.dataset import ClipDataset
+from ..data.dataset import ClipDataset, model_input
 from ..io import atomic_torch_save, atomic_write_json
 from ..progress import progress
 from ..safe_load import safe_torch_load
@@ -64,21 +64,26 @@ class FeatureCache:
     @torch.no_grad()
     def get(self, table: pd.DataFrame, kind: str, views: int = 1, crops: int = 1, batch_size: int = 32,
             workers: int = 0, device: str | torch.device = "cpu", *, autocast=None,
-            encode=None) -> tuple[torch.Tensor, torch.Tensor]:
+            encode=None, write: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Features [N, V, T, D] and frame indices [N, V, T] for `table`; V = views (train) or views * crops (test).
         `encode(missing, kind, view, views, crops)`, when given, encodes the clips a file lacks in place of this
-        process (the experiments' warm-up shares them out over processes) and returns what `encode_table` does."""
+        process (the experiments' warm-up shares them out over processes, a run of several processes over its ranks:
+        an `encode` marked `collective` is called on every rank, even one that lacks no clip) and returns what
+        `encode_table` does. `write=False`: keep what was encoded in memory only (every rank but the first)."""
         n_views = views if kind == "train" else views * crops
         per_view = []
         for v in range(n_views):
             store = _read_store(self._file(kind, v))
             missing = table[~table["path"].isin(store)]
-            if len(missing):
-                store.update(encode(missing, kind, v, views, crops) if encode is not None else
-                             self.encode_table(missing, kind, v, views, crops, batch_size=batch_size, workers=workers,
-                                               device=device, autocast=autocast))
-                atomic_torch_save(self._file(kind, v), store)
-                _remember(self._file(kind, v), store)
+            if len(missing) or getattr(encode, "collective", False):
+                new = encode(missing, kind, v, views, crops) if encode is not None else \
+                    self.encode_table(missing, kind, v, views, crops, batch_size=batch_size, workers=workers,
+                                      device=device, autocast=autocast)
+                if new:
+                    store = {**store, **new}
+                    if write:
+                        atomic_torch_save(self._file(kind, v), store)
+                        _remember(self._file(kind, v), store)
             per_view.append(store)
         feats = torch.stack([torch.stack([pv[p][0] for p in table["path"]]) for pv in per_view], dim=1)  # [N, V, T, D]
         idx = torch.stack([torch.stack([pv[p][1] for p in table["path"]]) for pv in per_view], dim=1)    # [N, V, T]
@@ -95,13 +100,14 @@ class FeatureCache:
         train = kind == "train"
         ds = ClipDataset(table, self.frames, self.size, train=train, mean=self.model.backbone.mean,
                          std=self.model.backbone.std, augment=self.augment, views=views, crops=crops,
-                         short=self.short, seed=self.seed)
+                         short=self.short, seed=self.seed, raw=True)
         if train:
             ds.set_epoch(v)
             sub = ds
         else:
             sub = torch.utils.data.Subset(ds, [i * views * crops + v for i in range(len(table))])
-        loader = DataLoader(sub, batch_size=batch_size, num_workers=workers, shuffle=False)
+        loader = DataLoader(sub, batch_size=batch_size, num_workers=workers, shuffle=False,
+                            pin_memory=torch.device(device).type == "cuda")
         out = {}
         paths = list(table["path"])
         visual = self.model.backbone
@@ -109,7 +115,7 @@ class FeatureCache:
         visual.eval()
         i = 0
         for batch in progress(loader, desc=f"cache {kind} view {v}", total=len(loader)):
-            video = batch["video"].to(device, non_blocking=True)
+            video = model_input(batch, "video", device, ds.normalize)              # uint8 -> float there
             with autocast() if autocast else _null():
                 f = visual.encode_frames(video)                                      # [B, T, D]
             for j in range(f.shape[0]):
@@ -175,7 +181,11 @@ class CachedClips(Dataset):
     def __len__(self) -> int:
         return len(self.table) * (1 if self.train else self.feats.shape[1])
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i) -> dict:
+        if isinstance(i, tuple):                 # (index, epoch) from the training sampler
+            i, epoch = i
+            if self.train and epoch != self.epoch:
+                self.set_epoch(epoch)
         V = self.feats.shape[1]
         clip, view = (i, int(self.views[i])) if self.train else divmod(i, V)
         return {"features": self.feats[clip, view].float(), "label": int(self.labels[clip]),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,27 +24,25 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
-import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
 
+from .. import runfolder as rf
 from ..config import Config
-from ..data.dataset import ClipDataset
+from ..data.ground_truth import dataset_label
 from ..data.layouts import load_split
 from ..data.validation import groups_for, split_validation, subsample
 from ..io import atomic_write_json, atomic_write_text
 from ..model import TGDFER, create_model
-from ..model.losses import tgdfer_loss
-from .. import runfolder as rf
-from ..progress import progress
 from ..runspec import RunSpec
-from ..data.ground_truth import dataset_label
 from ..safe_load import numpy_rng_state, set_numpy_rng_state
 from ..seeding import seed_everything
 from .checkpoint import model_state, read_checkpoint, save_checkpoint
 from .device import autocast_factory, environment, resolve_precision, setup_device
+from .distributed import agree, barrier, launcher
 from .evaluate import evaluate_loader, write_predictions
-from .feature_cache import CachedClips, FeatureCache, train_views
+from .feature_cache import FeatureCache
+from .loaders import BatchPlan, RunData, attach_datasets, plan_batches
 from .optim import build_optimizer, lr_lambda
+from .step import apply_update, forward_backward, train_epoch
 
 
 @dataclass
@@ -53,36 +50,6 @@ class RunResult:
     run_dir: Path
     metrics: dict
     history: pd.DataFrame
-
-
-@dataclass
-class RunData:
-    """The splits of one run and how batches are drawn from them."""
-    train_t: pd.DataFrame
-    val_t: pd.DataFrame | None
-    test_t: pd.DataFrame
-    select_split: str                  # 'val' or 'test': where the best epoch is chosen
-    ds_train: torch.utils.data.Dataset = None
-    ds_val: torch.utils.data.Dataset | None = None
-    ds_test: torch.utils.data.Dataset = None
-    inputs_key: str = "video"          # 'features' when the frozen backbone's features are cached
-    workers: int = 0
-    per_rank: int = 1
-    seed: int = 0
-    sampler: DistributedSampler | None = None
-    gen: torch.Generator = field(default_factory=torch.Generator)
-
-    def train_loader(self, epoch: int, world: int = 1, pin: bool = False) -> DataLoader:
-        self.ds_train.set_epoch(epoch)
-        if self.sampler is not None:
-            self.sampler.set_epoch(epoch)
-        self.gen.manual_seed(self.seed * 1000 + epoch)
-        return DataLoader(self.ds_train, batch_size=self.per_rank, shuffle=self.sampler is None, sampler=self.sampler,
-                          generator=self.gen, num_workers=self.workers, persistent_workers=False, pin_memory=pin,
-                          drop_last=len(self.ds_train) >= 2 * self.per_rank * world)
-
-    def eval_loader(self, ds) -> DataLoader:
-        return DataLoader(ds, batch_size=self.per_rank * 2, shuffle=False, num_workers=self.workers)
 
 
 @dataclass
@@ -154,33 +121,6 @@ def load_tables(dataset: str, root, fold: int, media: str, label_base: int, tc, 
     return RunData(train_t, val_t, test_t, select_split, seed=seed)
 
 
-def attach_datasets(d: RunData, model: TGDFER, cfg: Config, cache: FeatureCache | None, dev, ac,
-                    world: int = 1, *, rank: int = 0) -> RunData:
-    """Datasets of the three splits: cached frame features (frozen backbone) or decoded clips."""
-    tc, mc = cfg.train, cfg.model
-    if cache is not None:
-        kw = dict(batch_size=max(8, tc.batch_size), workers=tc.workers, device=dev, autocast=cache_autocast(tc, dev))
-        views = (tc.test_views, tc.test_crops)
-        d.ds_train = CachedClips(*cache.get(d.train_t, "train", views=train_views(tc.epochs, tc.cache_views), **kw),
-                                 d.train_t, train=True, seed=d.seed)
-        d.ds_test = CachedClips(*cache.get(d.test_t, "test", *views, **kw), d.test_t, train=False)
-        d.ds_val = CachedClips(*cache.get(d.val_t, "test", *views, **kw), d.val_t, train=False) \
-            if d.val_t is not None else None
-        d.inputs_key, d.workers = "features", 0
-    else:
-        def clip_ds(t, is_train):
-            return ClipDataset(t, mc.frames, model.backbone.image_size, train=is_train, mean=model.backbone.mean,
-                               std=model.backbone.std, augment=tc.augment, views=tc.test_views, crops=tc.test_crops,
-                               seed=d.seed)
-        d.ds_train, d.ds_test = clip_ds(d.train_t, True), clip_ds(d.test_t, False)
-        d.ds_val = clip_ds(d.val_t, False) if d.val_t is not None else None
-        d.inputs_key, d.workers = "video", tc.workers
-    d.per_rank = max(1, tc.batch_size // world)
-    d.sampler = DistributedSampler(d.ds_train, world, rank, shuffle=True, seed=d.seed) if world > 1 else None
-    d.gen = torch.Generator().manual_seed(d.seed)
-    return d
-
-
 def cache_autocast(tc, dev):
     """How the frozen image tower encodes the cache: bf16 where it has matrix units for it, else fp32."""
     return autocast_factory(dev, resolve_precision("auto" if tc.cache_precision == "auto" else "fp32", dev))
@@ -206,7 +146,7 @@ def wants_cache(model: TGDFER, tc) -> bool:
 def attach_optimisation(run: Run) -> Run:
     """Schedule length, optimizer, LR schedule, loss scaler, class weights, the DDP wrapper."""
     tc, model = run.cfg.train, run.model
-    run.steps_per_epoch = max(1, len(run.data.train_loader(0, run.world)) // tc.grad_accum)
+    run.steps_per_epoch = run.data.sampler.steps
     run.total_steps = tc.epochs * run.steps_per_epoch
     if tc.max_steps:
         run.total_steps = min(run.total_steps, tc.max_steps)
@@ -218,7 +158,7 @@ def attach_optimisation(run: Run) -> Run:
     run.optimizer = build_optimizer(model, tc)
     run.scheduler = torch.optim.lr_scheduler.LambdaLR(run.optimizer, lr_lambda(tc, run.total_steps, run.steps_per_epoch))
     run.scaler = torch.amp.GradScaler(run.dev.type, enabled=run.amp == torch.float16)
-    if run.world > 1:
+    if run.world > 1:           # every parameter gets a gradient: the model builds only what it reads (network.py)
         run.net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[run.dev] if run.dev.type == "cuda" else None)
     if run.cfg.loss.class_weights:
         counts = np.bincount(run.data.train_t["label"], minlength=model.num_classes).astype(float)
@@ -233,9 +173,21 @@ def run_folder(spec: RunSpec) -> Path:
 
 
 def build_run(spec: RunSpec, cfg: Config | None = None, verbose: bool = True) -> Run:
-    """Everything a run needs before its first step, in the order that fixes its random draws."""
+    """Everything a run needs before its first step, in the order that fixes its random draws. Under torchrun or srun
+    a failure on any rank (a bad batch split, a missing file) ends every rank with its message."""
     cfg = cfg or spec.resolve_config()
     dev, rank, world = setup_device(spec.device)
+    run, err = None, None
+    try:
+        run = _build(spec, cfg, dev, rank, world, verbose)
+    except Exception as e:  # noqa: BLE001 - every rank ends with it (agree)
+        err = e
+    agree(err, dev)
+    return run
+
+
+def _build(spec: RunSpec, cfg: Config, dev, rank: int, world: int, verbose: bool) -> Run:
+    plan = plan_batches(cfg.train, world, cfg.name)
     seed_everything(spec.seed, spec.deterministic)
     run_dir = run_folder(spec)
     dataset, root, fold, seed, cache_dir = spec.dataset, spec.root, spec.fold, spec.seed, spec.cache_dir
@@ -246,7 +198,7 @@ def build_run(spec: RunSpec, cfg: Config | None = None, verbose: bool = True) ->
     ac = autocast_factory(dev, amp)
     use_cache = wants_cache(model, cfg.train)
     cache = open_cache(cache_dir or run_dir / "cache", model, cfg, dev) if use_cache else None
-    attach_datasets(data, model, cfg, cache, dev, ac, world, rank=rank)
+    attach_datasets(data, model, cfg, cache, dev, plan, rank=rank, autocast=cache_autocast(cfg.train, dev))
     log = print if (verbose and rank == 0) else (lambda *a, **k: None)
     run = Run(cfg, spec, run_dir, dev, rank, world, model, model, amp, ac, data, use_cache, log=log)
     return attach_optimisation(run)
@@ -286,7 +238,7 @@ def resume_run(run: Run, resume: bool) -> None:
         run.log(f"resumed {run.run_dir} after epoch {ck['epoch'] + 1} (step {run.step})")
     elif resume:
         run.log(f"no checkpoint in {run.run_dir}: starting from scratch")
-    elif run.main and (run.run_dir / rf.METRICS).is_file():
+    elif (run.run_dir / rf.METRICS).is_file():                 # every rank sees it: every rank stops with it
         raise FileExistsError(f"{run.run_dir} already holds a finished run; pass resume=True to reuse it "
                               "or choose another run_dir")
 
@@ -297,7 +249,9 @@ def write_params(run: Run) -> None:
     params = {"dataset": s.dataset, "dataset_label": run.label, "root": str(s.root), "fold": s.fold,
               "media": s.media, "label_base": s.label_base, "config": run.cfg.to_dict(),
               "overrides": s.overrides, "run_name": s.name, "seed": s.seed,
-              "deterministic": s.deterministic, "world_size": run.world, "feature_cache": run.use_cache,
+              "deterministic": s.deterministic, "world_size": run.world, "batch": run.data.plan.to_dict(),
+              "clips_left_out_an_epoch": run.data.sampler.leftover, "not_built": run.model.unbuilt,
+              "launcher": launcher().launcher, "feature_cache": run.use_cache,
               "precision": str(run.amp).replace("torch.", "") if run.amp else "fp32",
               "selection_split": d.select_split,
               "clips": {"train": len(d.train_t), "val": 0 if d.val_t is None else len(d.val_t), "test": len(d.test_t)},
@@ -306,123 +260,102 @@ def write_params(run: Run) -> None:
         run.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run.run_dir / rf.PARAMS, params)
     n_val = 0 if d.val_t is None else len(d.val_t)
+    b = d.plan
     run.log(f"run {run.run_dir}: {len(d.train_t)} train / {n_val} val / {len(d.test_t)} test clips, "
             f"{run.epochs} epochs x {run.steps_per_epoch} steps, device {run.dev}"
             + (", feature cache" if run.use_cache else ""))
+    run.log(f"batch: global {b.global_batch} = {b.per_gpu} a process x {b.world} process(es) x {b.accum} "
+            f"accumulation step(s)" + (f"; {d.sampler.leftover} clips that fill no whole global batch are left out of "
+                                       "each epoch (a different few each epoch)" if d.sampler.leftover else ""))
+    for part, why in run.model.unbuilt.items():
+        run.log(f"not built: {part} ({why})")
 
 
-# ----------------------------------------------------------------------------- the loop
-
-def forward_backward(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Config, ac: Callable,
-                     scaler: torch.amp.GradScaler, features: bool, *, class_weight=None, accum: int = 1) -> dict:
-    """The training step's forward, loss and backward: x [B, T, 3, S, S] clips (or [B, T, D] cached features)."""
-    with ac():
-        out = net(features=x) if features else net(x)
-    parts = tgdfer_loss(out, y, cfg.loss, class_weight)
-    scaler.scale(parts["loss"] / accum).backward()
-    return parts
-
-
-def apply_update(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-                 clip_grad: float, scheduler=None) -> None:
-    """The training step's update: gradient clipping, the optimizer (through the loss scaler), the LR schedule."""
-    if clip_grad > 0:
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-    scaler.step(optimizer)
-    scaler.update()
-    optimizer.zero_grad(set_to_none=True)
-    if scheduler is not None:
-        scheduler.step()
-
+# ----------------------------------------------------------------------------- the loop (steps: step.py)
 
 def optimizer_step(run: Run) -> None:
     apply_update(run.model, run.optimizer, run.scaler, run.cfg.train.clip_grad, run.scheduler)
     run.step += 1
 
 
-def train_epoch(run: Run, epoch: int) -> dict:
-    """One pass over the training split; returns the epoch's history row (mean losses, LRs, seconds)."""
-    tc, d = run.cfg.train, run.data
-    run.net.train()
-    t0, sums, n_batches = time.time(), {}, 0
-    loader = d.train_loader(epoch, run.world, pin=run.dev.type == "cuda")
-    bar = progress(loader, desc=f"epoch {epoch + 1}/{run.epochs}", total=len(loader)) if run.main else loader
-    run.optimizer.zero_grad(set_to_none=True)
-    for i, batch in enumerate(bar):
-        x = batch[d.inputs_key].to(run.dev, non_blocking=True)
-        y = batch["label"].to(run.dev, non_blocking=True)
-        sync = (i + 1) % tc.grad_accum == 0
-        with run.net.no_sync() if (run.world > 1 and not sync) else nullcontext():
-            parts = forward_backward(run.net, x, y, run.cfg, run.ac, run.scaler, run.use_cache,
-                                     class_weight=run.class_weight, accum=tc.grad_accum)
-        for k, v in parts.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach())
-        n_batches += 1
-        if sync:
-            optimizer_step(run)
-            if run.step >= run.total_steps:
-                break
-    return {"epoch": epoch + 1, "step": run.step, **{f"train_{k}": v / max(n_batches, 1) for k, v in sums.items()},
-            **{f"lr_{g['name']}": g["lr"] for g in run.optimizer.param_groups},
-            "train_seconds": round(time.time() - t0, 2)}
-
-
 def evaluate_epoch(run: Run, epoch: int, row: dict) -> None:
-    """UAR/WAR on the selecting split into `row` (val if any, else test); `best.pt` when it improves."""
+    """UAR/WAR on the selecting split into `row` (val if any, else test), every rank evaluating its share of the
+    batches; `best.pt` (written by the first rank) when it improves."""
     t1, d = time.time(), run.data
     # with a validation split that selects, the test split is read once, after training (finish_run)
-    splits = [("val", d.ds_val)] if d.ds_val is not None else []
+    splits = ["val"] if d.ds_val is not None else []
     if d.ds_val is None or d.select_split == "test":
-        splits.append(("test", d.ds_test))
-    for split, ds in splits:
-        res = evaluate_loader(run.model, d.eval_loader(ds), run.dev, run.ac, d.inputs_key,
-                              limit=run.cfg.train.limit_eval_batches, root=run.spec.root if split == "val" else None)
+        splits.append("test")
+    for split in splits:
+        res = evaluate_loader(run.model, d.eval_loader(split, run.cfg.train.limit_eval_batches), run.dev, run.ac,
+                              d.inputs_key, root=run.spec.root if split == "val" else None)
         row[f"{split}_uar"], row[f"{split}_war"] = res.metrics["uar"], res.metrics["war"]
         if "loc_auc" in res.metrics:                      # generated benchmark: frame AUC on validation clips
             row[f"{split}_frame_auc"] = res.metrics["loc_auc"]
     row["eval_seconds"] = round(time.time() - t1, 2)
     score = row[f"{d.select_split}_uar"]
-    if run.main and score > run.best["score"]:
+    if score > run.best["score"]:
         run.best = {"score": score, "epoch": epoch + 1, "metric": f"{d.select_split}_uar"}
-        save_checkpoint(run.run_dir / rf.BEST, run.model, run.cfg, {"epoch": epoch + 1, "trained_on": run.trained_on})
+        _on_main(run, lambda: save_checkpoint(run.run_dir / rf.BEST, run.model, run.cfg,
+                                              {"epoch": epoch + 1, "trained_on": run.trained_on}))
+
+
+def _on_main(run: Run, write: Callable) -> None:
+    """`write` on the first rank; a failure there ends every rank with its message."""
+    err = None
+    if run.main:
+        try:
+            write()
+        except Exception as e:  # noqa: BLE001 - every rank ends with it (agree)
+            err = e
+    agree(err, run.dev)
 
 
 def save_epoch(run: Run, epoch: int, row: dict, callback=None) -> None:
     """`last.pt` (everything resume needs), `history.csv`, the log line and the callback."""
     run.history.append(row)
-    if not run.main:
-        return
     run.log("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
-    save_checkpoint(run.run_dir / rf.LAST, run.model, run.cfg, {
-        "trained_on": run.trained_on, "identity": run.identity, "epoch": epoch, "step": run.step, "history": run.history, "best": run.best,
-        "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
-        "scaler": run.scaler.state_dict(), "rng": {"torch": torch.get_rng_state(), "numpy": numpy_rng_state()}})
-    atomic_write_text(run.run_dir / rf.HISTORY, pd.DataFrame(run.history).to_csv(index=False))
-    if callback is not None:
+
+    def write():
+        save_checkpoint(run.run_dir / rf.LAST, run.model, run.cfg, {
+            "trained_on": run.trained_on, "identity": run.identity, "epoch": epoch, "step": run.step,
+            "history": run.history, "best": run.best, "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(), "scaler": run.scaler.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "numpy": numpy_rng_state()}})
+        atomic_write_text(run.run_dir / rf.HISTORY, pd.DataFrame(run.history).to_csv(index=False))
+    _on_main(run, write)
+    if run.main and callback is not None:
         callback(row)
 
 
 def finish_run(run: Run) -> dict:
-    """Last and best epoch on the full test split; predictions and relevance; `metrics.json`."""
-    if not run.main:
-        return {}
+    """Last and best epoch on the full test split (every rank its share); predictions and relevance; `metrics.json`
+    (the first rank writes; every rank returns the metrics)."""
     t_test = time.time()
     d, model, root = run.data, run.model, run.spec.root
-    res_last = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
-    write_predictions(run.run_dir, res_last, model.class_names)
+    res_last = evaluate_loader(model, d.eval_loader("test"), run.dev, run.ac, d.inputs_key, root=root)
     res_best = res_last
-    if (run.run_dir / rf.BEST).is_file() and run.best["epoch"] != len(run.history):
-        best_state = read_checkpoint(run.run_dir / rf.BEST)["model"]
+    if run.best["epoch"] != len(run.history) and (run.run_dir / rf.BEST).is_file():
+        err, best_state = None, None
+        try:
+            best_state = read_checkpoint(run.run_dir / rf.BEST)["model"]
+        except Exception as e:  # noqa: BLE001 - every rank ends with it (agree)
+            err = e
+        agree(err, run.dev)
         last_state = model_state(model)
         model.load_state_dict(best_state, strict=False)
-        res_best = evaluate_loader(model, d.eval_loader(d.ds_test), run.dev, run.ac, d.inputs_key, root=root)
+        res_best = evaluate_loader(model, d.eval_loader("test"), run.dev, run.ac, d.inputs_key, root=root)
         model.load_state_dict(last_state, strict=False)
     run.timing["test"] = time.time() - t_test
     metrics = run_metrics(run, res_last.summary(model.class_names), res_best.summary(model.class_names))
-    atomic_write_json(run.run_dir / rf.METRICS, metrics)
-    run.log(f"done: last epoch UAR {metrics['last']['uar']:.4f} WAR {metrics['last']['war']:.4f}; "
-            f"best epoch {run.best['epoch']} ({d.select_split}) UAR {metrics['best']['uar']:.4f}")
+
+    def write():
+        write_predictions(run.run_dir, res_last, model.class_names)
+        atomic_write_json(run.run_dir / rf.METRICS, metrics)
+    _on_main(run, write)
+    last, best = metrics["last"], metrics["best"]
+    run.log(f"done: last epoch UAR {100 * last['uar']:.2f}% WAR {100 * last['war']:.2f}%; best epoch "
+            f"{run.best['epoch']} (chosen on {d.select_split}) UAR {100 * best['uar']:.2f}% WAR {100 * best['war']:.2f}%")
     return metrics
 
 
@@ -466,8 +399,20 @@ def run_spec(spec: RunSpec, callback=None, verbose: bool = True) -> RunResult:
     t0 = time.time()
     cfg = spec.resolve_config()
     run = build_run(spec, cfg, verbose)
-    resume_run(run, spec.resume)
-    write_params(run)
+    try:
+        return _train_run(run, cfg, callback, t0)
+    finally:
+        run.net = run.model     # release the DDP wrapper now: one alive at interpreter exit can abort the process
+
+
+def _train_run(run: Run, cfg: Config, callback, t0: float) -> RunResult:
+    err = None
+    try:
+        resume_run(run, run.spec.resume)
+        write_params(run)
+    except Exception as e:  # noqa: BLE001 - every rank ends with it (agree)
+        err = e
+    agree(err, run.dev)
     run.timing["setup"] = time.time() - t0
     for epoch in range(run.start_epoch, run.epochs):
         if run.step >= run.total_steps:
@@ -479,8 +424,7 @@ def run_spec(spec: RunSpec, callback=None, verbose: bool = True) -> RunResult:
         save_epoch(run, epoch, row, callback)
         run.timing["checkpoints"] = run.timing.get("checkpoints", 0.0) + time.time() - t_save
     metrics = finish_run(run)
-    if run.world > 1:
-        dist.barrier()
+    barrier()
     return RunResult(run.run_dir, metrics, pd.DataFrame(run.history))
 
 

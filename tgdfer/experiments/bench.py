@@ -191,20 +191,35 @@ def _make_media(folder: Path, n_clips: int, length: int, size: int):
     return pd.DataFrame(rows)
 
 
+def video_backends() -> tuple[str, ...]:
+    """The mp4 decoders this machine has: PyAV always; decord and torchcodec where they import."""
+    out = ["pyav"]
+    for name, mod in (("decord", "decord"), ("torchcodec", "torchcodec.decoders")):
+        try:
+            __import__(mod)
+            out.append(name)
+        except Exception:  # noqa: BLE001 - ImportError, or torchcodec without FFmpeg's libraries
+            pass
+    return tuple(out)
+
+
 def bench_data(lengths=(16, 70), size: int = 224, n_clips: int = 16, workers=(0, 1, 2), repeats: int = 3,
-               backends=("decord", "pyav")) -> list[dict]:
-    """Clips/s of decode + sample (+ transform), from mp4 and from JPEG frame folders."""
+               backends=None) -> list[dict]:
+    """Clips/s of decode + sample, then + the train transform, from mp4 (each decoder) and JPEG frame folders. The
+    transform is timed both ways: `float` (normalised in the loader's workers, 4 bytes a value sent to the device)
+    and `uint8` (the workers crop and flip; the clips travel as uint8, a quarter of the bytes, and are normalised
+    where the model runs: `normalize_s_per_clip`, timed here on this CPU, which a GPU run does on the GPU)."""
     import pandas as pd
     from torch.utils.data import DataLoader
 
     from ..data import decode
-    from ..data.dataset import ClipDataset
+    from ..data.dataset import ClipDataset, model_input
 
-    out = []
+    out, saved = [], decode.VIDEO_BACKEND
     with tempfile.TemporaryDirectory() as tmp:
         for length in lengths:
             media = _make_media(Path(tmp) / f"L{length}", n_clips, length, size)
-            for source in ["video:" + b for b in backends] + ["frames"]:
+            for source in ["video:" + b for b in (backends or video_backends())] + ["frames"]:
                 col = "frames" if source == "frames" else "video"
                 if source.startswith("video:"):
                     decode.VIDEO_BACKEND = source.split(":")[1]
@@ -218,16 +233,23 @@ def bench_data(lengths=(16, 70), size: int = 224, n_clips: int = 16, workers=(0,
                                     clips_per_s=len(paths) / (time.perf_counter() - t)))
                 table = media.rename(columns={col: "path"})[["clip_id", "path", "label"]]
                 table = pd.concat([table] * repeats * 2, ignore_index=True)     # enough items to amortise start-up
-                for w in workers:
-                    ds = ClipDataset(table, 16, size, train=True, seed=0)
-                    loader = DataLoader(ds, batch_size=8, num_workers=w)
-                    t = time.perf_counter()
-                    for _ in loader:
-                        pass
-                    rate = len(ds) / (time.perf_counter() - t)
-                    out.append(dict(stage="decode+sample+transform", source=source, clip_frames=length, size=size,
-                                    workers=w, clips_per_s=rate))
-    decode.VIDEO_BACKEND = "decord"
+                for raw in (False, True):
+                    for w in workers:
+                        ds = ClipDataset(table, 16, size, train=True, seed=0, raw=raw)
+                        loader = DataLoader(ds, batch_size=8, num_workers=w)
+                        t, norm, nbytes = time.perf_counter(), 0.0, 0
+                        for batch in loader:
+                            nbytes += batch["video"].numel() * batch["video"].element_size()
+                            if raw:
+                                t1 = time.perf_counter()
+                                model_input(batch, "video", "cpu", ds.normalize)
+                                norm += time.perf_counter() - t1
+                        rate = len(ds) / (time.perf_counter() - t - norm)
+                        out.append(dict(stage="decode+sample+transform", transport="uint8" if raw else "float",
+                                        source=source, clip_frames=length, size=size, workers=w, clips_per_s=rate,
+                                        bytes_per_clip=nbytes / len(ds),
+                                        normalize_s_per_clip=norm / len(ds) if raw else None))
+    decode.VIDEO_BACKEND = saved
     return out
 
 
@@ -248,7 +270,7 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
     dev = torch.device(device)
     cfg = load_config(config, overrides={"pretrained": "none", "finetune": "frozen"})
     model = create_model(cfg).to(dev).train()
-    D, T, B = model.backbone.embed_dim, cfg.model.frames, cfg.train.batch_size
+    D, T, B = model.backbone.embed_dim, cfg.model.frames, cfg.train.global_batch
     feats = torch.randn(clips, 1, T, D).half()
     idx = torch.zeros(clips, 1, T, dtype=torch.long)
     table = pd.DataFrame({"clip_id": [str(i) for i in range(clips)], "path": "", "label": np.arange(clips) % 7})
@@ -284,7 +306,8 @@ def run(configs=("tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"), device: str = "auto
            "matmul_peak_gflop_per_s": {p: matmul_peak(dev, torch.float32 if p == "fp32" else
                                                         (torch.bfloat16 if p == "bf16" else torch.float16))
                                        for p in precisions}}
-    res["models"] = bench_models(configs, str(dev), precisions, iters, batches={c: batch for c in configs} if batch else None)
+    res["models"] = bench_models(configs, str(dev), precisions, iters, batches={c: batch for c in configs} if batch else None) \
+        if configs else []
     for m in res["models"]:
         m["backbone_fwd_share_of_peak"] = m["backbone_fwd_gflop_per_s"] / res["matmul_peak_gflop_per_s"][m["precision"]]
     if data:
@@ -306,12 +329,14 @@ def format_table(res: dict) -> str:
     m = pd.DataFrame(res["models"])
     cols = ["config", "precision", "batch", "train_clips_per_s", "train_frames_per_s", "infer_clips_per_s",
             "heads_overhead", "backbone_fwd_gflop_per_s", "backbone_fwd_share_of_peak", "peak_mem_mb"]
-    lines += ["models (16 frames):", m[cols].round(3).to_string(index=False), ""]
+    if len(m):
+        lines += ["models (16 frames):", m[cols].round(3).to_string(index=False), ""]
     if "data" in res:
         d = pd.DataFrame(res["data"])
-        lines += ["data pipeline (clips/s, 16 sampled frames at 224 px):",
-                  d.pivot_table(index=["stage", "source", "clip_frames"], columns="workers", values="clips_per_s")
-                  .round(1).to_string(), ""]
+        d["transport"] = d["transport"].fillna("-") if "transport" in d else "-"
+        lines += ["data pipeline (clips/s, 16 sampled frames at 224 px; transport: what the loader hands the device):",
+                  d.pivot_table(index=["stage", "transport", "source", "clip_frames"], columns="workers",
+                                values="clips_per_s").round(1).to_string(), ""]
     if "cache_epoch" in res:
         lines += ["one epoch from the feature cache over 9,356 clips:",
                   pd.DataFrame(res["cache_epoch"]).round(3).to_string(index=False)]

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..paths import default_runs_dir, repo_root
 from ..report.collect import collect
 from ..report.paper import build_paper
-from .plan import plan_runs
+from ..sweep.plan import plan_runs
 from .pool import check_failures, run_pool, spec_of, time_split, warm_cache
 from .protocol import PROTOCOL
 

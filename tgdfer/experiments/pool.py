@@ -24,7 +24,7 @@ from ..engine.run import run_folder, run_spec
 from ..runspec import RunSpec
 from ..report.frames import has_frame_evidence
 from ..safe_load import UnreadableFileError
-from .plan import PlannedRun
+from ..sweep.plan import PlannedRun
 
 
 def warm_cache(layout: str, root, config: str, cache: Path, *, seeds=None, folds=None, runs=None,

@@ -18,7 +18,7 @@ from ..report import power
 from ..report.class_difficulty import class_recall, class_recall_markdown
 from ..report.frames import has_frame_evidence, run_clips, sampled_truth
 from ..report.runs import load_run
-from .plan import PlannedRun
+from ..sweep.plan import PlannedRun
 from .pool import check_failures, run_pool, spec_of, warm_cache
 
 # The primary comparisons of the analysis plan (paper/analysis_plan.json) that pair TG-DFER with a trained variant:

@@ -45,7 +45,7 @@ class Draw:
 
     def planned_runs(self, folds) -> list:
         """The draw's own design as `PlannedRun`s, TG-DFER's first (the reference of every pair)."""
-        from .plan import PlannedRun
+        from ..sweep.plan import PlannedRun
 
         kind = (lambda r: "main" if r.variant == "tgdfer" and not r.overrides else
                 "ablation" if r.variant == "tgdfer" else "baseline")

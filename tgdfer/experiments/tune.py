@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..io import atomic_write_text
 from ..paths import repo_root
-from .plan import expand
+from ..sweep.plan import expand
 
 GRID = {"train.epochs": (4, 6, 8), "model.tau_r": (1.0, 5.0)}
 DESIGN_GRID = {"model.prompt_residual": ("plain", "centred")}        # `tune --design`: a design switch

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..io import atomic_write_text
 from ..paths import repo_root, run_name
-from .plan import expand
+from ..sweep.plan import expand
 
 GRID = {"train.lr": (1e-3, 3e-3), "train.epochs": (8, 12)}      # the config's values first: a tie keeps them
 TIE = 0.005                  # settings within half a UAR point of the best mean are tied; the first listed wins
@@ -33,7 +33,7 @@ RULE = ("ONE shared setting for every variant: the highest mean over variants of
 
 def variants(config: str) -> list[tuple[str, dict]]:
     """(variant, overrides) of every distinct model the full regeneration trains."""
-    from .plan import plan_runs
+    from ..sweep.plan import plan_runs
     from .protocol import PROTOCOL
 
     seen, out = set(), []

@@ -111,7 +111,10 @@ def resolve_weights(model: str, pretrained: str, cache_dir: str | None = None, d
     raise WeightsNotFound(
         f"no local weights for {model} '{pretrained}'. This machine will not download them by itself.\n"
         f"  Download {src}\n  and either pass its path (--pretrained /path/to/file) or put it at one of:\n{where}\n"
-        "  (or allow a download with --download-weights / download=True on a machine with network)")
+        "  or, on a machine with network (a cluster's login node), fetch them once into open_clip's cache with\n"
+        f"    python -m tgdfer fetch-weights --model {model} --pretrained {pretrained}\n"
+        "  and run where that cache is seen (the same HF_HOME / home folder; set HF_HUB_OFFLINE=1 on nodes without "
+        "network)")
 
 
 class TextTower(nn.Module):

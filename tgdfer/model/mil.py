@@ -4,7 +4,8 @@ In: instance scores S [B, T, C], relevance R [B, T, C], instance features Z [B, 
 clip-token similarity G [B, C] = cos(g, E'_c) / tau. Out: clip logits [B, C] and the frame
 weights used [B, T, C]. [paper: MIL] [design: logit = lambda * pool_t(S) + (1 - lambda) * G].
 `pool`: mean | max | topk | attention (gated attention MIL, Ilse et al. 2018) | relevance (default:
-sum_t R * S, the frames that speak for a class weigh most).
+sum_t R * S, the frames that speak for a class weigh most). With `mil_lambda` 0 no pooled score enters a logit, so
+the attention pool's layers are not built (its weights are then uniform, as `mean`'s).
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ class MILPool(nn.Module):
         if not 0.0 <= mil_lambda <= 1.0:
             raise ValueError(f"mil_lambda must lie in [0, 1], got {mil_lambda}")
         self.pool, self.mil_lambda, self.topk = pool, mil_lambda, topk
-        if pool == "attention":
+        self.attention = pool == "attention" and mil_lambda > 0.0       # built only when its pooled score is read
+        if self.attention:
             hidden = max(16, dim // 4)
             self.att_v, self.att_u = nn.Linear(dim, hidden), nn.Linear(dim, hidden)
             self.att_w = nn.Linear(hidden, 1)
@@ -30,7 +32,7 @@ class MILPool(nn.Module):
     def weights(self, S: torch.Tensor, R: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
         """Per-frame weights of each class [B, T, C], summing to 1 over frames."""
         B, T, C = S.shape
-        if self.pool == "mean":
+        if self.pool == "mean" or (self.pool == "attention" and not self.attention):
             return S.new_full((B, T, C), 1.0 / T)
         if self.pool == "relevance":
             return R

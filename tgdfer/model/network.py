@@ -4,7 +4,8 @@ In: a clip [B, T, 3, H, W] (or cached frame features [B, T, D]). Out: `Output` w
 [B, C], frame relevance [B, T, C], instance scores [B, T, C], MIL weights [B, T, C], the clip-
 conditioned label features [B, C, D] and the base label features [C, D]. One forward pass gives
 everything evaluation and figures need. Parts, bottom-up: backbone.py (CLIP), temporal.py (MGTN),
-text_labels.py, visual_prompt.py, mil.py; the objective is losses.py.
+text_labels.py, visual_prompt.py, mil.py; the objective is losses.py. A part that no logit and no loss term reads
+under a config is not built (`TGDFER.unbuilt` says which and why), so every trainable parameter gets a gradient.
 """
 from __future__ import annotations
 
@@ -32,18 +33,38 @@ class Output:
     weights: torch.Tensor                # [B, T, C] MIL pooling weights actually used
     label_features: torch.Tensor         # [B, C, D] clip-conditioned label features E'
     base_label_features: torch.Tensor    # [C, D] label features E before the visual prompt
-    clip_token: torch.Tensor             # [B, D] g from the temporal network
+    clip_token: torch.Tensor | None      # [B, D] g from the temporal network (None when no logit reads it)
     frame_features: torch.Tensor | None = None   # [B, T, D] the backbone's frame features (before the temporal network)
 
 
+def unused_parts(cfg: ModelConfig, instance_loss: bool = True) -> dict[str, str]:
+    """{module prefix: why} of the parts a config would build but no logit and no loss term reads: they are left out
+    (an unread parameter gets no gradient, which DDP refuses). `instance_loss`: the loss's top-k instance term is on."""
+    token = cfg.mil_lambda < 1.0                                   # the clip token g enters the logits
+    instances = cfg.mil_lambda > 0.0 or instance_loss or (cfg.visual_prompt and token)
+    out = {}
+    if not token and cfg.temporal in ("long", "both"):
+        out["temporal.long.ln"] = "mil_lambda 1: the clip token enters no logit"
+    if not instances and cfg.temporal == "both":
+        out["temporal.short"] = out["temporal.gate"] = ("mil_lambda 0, no visual prompt and no instance loss: nothing "
+                                                        "reads the instance features (the clip token comes from the "
+                                                        "long-range branch)")
+    if cfg.pool == "attention" and cfg.mil_lambda == 0.0:
+        out["mil.att_"] = "mil_lambda 0: no pooled score enters a logit"
+    return out
+
+
 class TGDFER(nn.Module):
-    def __init__(self, backbone: Backbone, cfg: ModelConfig, class_names: list[str]):
+    def __init__(self, backbone: Backbone, cfg: ModelConfig, class_names: list[str], *, instance_loss: bool = True):
         super().__init__()
         D = backbone.embed_dim
         self.cfg, self.class_names = cfg, list(class_names)
+        self.unbuilt = unused_parts(cfg, instance_loss)              # {module prefix: why it is not built}
         self.backbone = backbone
         self.temporal = MultiGrainedTemporal(D, cfg.frames, cfg.temporal, cfg.temporal_layers, cfg.temporal_heads,
-                                             cfg.frame_diff, dropout=cfg.dropout)
+                                             cfg.frame_diff, dropout=cfg.dropout,
+                                             token="temporal.long.ln" not in self.unbuilt,
+                                             instances="temporal.short" not in self.unbuilt)
         self.text_labels = TextLabels(self.class_names, cfg.text, cfg.clip_model, D, backbone.text.width,
                                       min(cfg.context_length, backbone.text.context_length), cfg.n_ctx,
                                       descriptions=load_descriptions(cfg.descriptions))
@@ -64,7 +85,8 @@ class TGDFER(nn.Module):
         Z, g = self.temporal(features)                                           # [B, T, D], [B, D]
         E = self.label_features()                                                # [C, D]
         E2, S, R = self.visual_prompt(E, Z)                                      # [B, C, D], [B, T, C], [B, T, C]
-        G = torch.einsum("bd,bcd->bc", F.normalize(g, dim=-1), F.normalize(E2, dim=-1)) / self.cfg.tau  # [B, C]
+        G = None if g is None else \
+            torch.einsum("bd,bcd->bc", F.normalize(g, dim=-1), F.normalize(E2, dim=-1)) / self.cfg.tau  # [B, C]
         logits, w = self.mil(S, R, Z, G)                                         # [B, C], [B, T, C]
         return Output(logits, R, S, w, E2, E, g, features)
 
@@ -96,7 +118,7 @@ def create_model(config: str | Config = "tgdfer-tiny", variant: str = "tgdfer", 
     m = cfg.model
     backbone = create_backbone(m.clip_model, m.pretrained, m.finetune, cache_dir=cache_dir,
                                sha256=m.weights_sha256 or None, download=download, device=device)
-    model = TGDFER(backbone, m, class_names or dataset_classes(dataset))
+    model = TGDFER(backbone, m, class_names or dataset_classes(dataset), instance_loss=cfg.loss.w_inst > 0)
     model.config = cfg
     return model
 
@@ -175,9 +197,10 @@ def trace_shapes(model: TGDFER, batch: int = 2) -> pd.DataFrame:
     out = model(video)
     model.train(was)
     rows = [("input clip", "B, T, 3, H, W", video.shape), ("frame features X (image tower)", "B, T, D", X.shape),
-            ("instance features Z (MGTN)", "B, T, D", Z.shape), ("clip token g (MGTN)", "B, D", g.shape),
+            ("instance features Z (MGTN)", "B, T, D", Z.shape), ("clip token g (MGTN)", "B, D", None if g is None else g.shape),
             ("label features E (text branch)", "C, D", E.shape),
             ("enhanced label features E' (visual prompt)", "B, C, D", E2.shape),
             ("instance scores S", "B, T, C", S.shape), ("frame relevance R", "B, T, C", R.shape),
             ("clip logits (MIL)", "B, C", out.logits.shape)]
-    return pd.DataFrame([(a, b, tuple(c)) for a, b, c in rows], columns=["part", "dims", "shape"])
+    return pd.DataFrame([(a, b, tuple(c) if c is not None else "not built") for a, b, c in rows],
+                        columns=["part", "dims", "shape"])

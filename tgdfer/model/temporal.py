@@ -5,6 +5,10 @@ In: frame features X [B, T, D]. Out: instance features Z [B, T, D] and a clip to
 position embeddings; short-term branch = residual temporal convolutions (kernel 3, dilations 1 and 2)
 optionally fed frame differences; long-range branch = temporal transformer with a class token;
 a learned per-frame, per-channel gate fuses the two]. `mode`: none | short | long | both.
+Only what the rest of the model reads is built (so that every parameter gets a gradient, which DDP needs):
+`token=False` (the clip token enters no logit) leaves out the long-range branch's final norm; `instances=False`
+(nothing reads the instance features) leaves out the short-term branch and the gate of `both`, whose clip token
+comes from the long-range branch alone.
 """
 from __future__ import annotations
 
@@ -77,32 +81,34 @@ class ShortTerm(nn.Module):
 class LongRange(nn.Module):
     """Temporal transformer over the frames with a class token; returns (frames [B, T, D], token [B, D])."""
 
-    def __init__(self, dim: int, layers: int = 1, heads: int = 8, dropout: float = 0.0):
+    def __init__(self, dim: int, layers: int = 1, heads: int = 8, dropout: float = 0.0, token: bool = True):
         super().__init__()
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.blocks = nn.ModuleList(TransformerBlock(dim, heads, dropout=dropout) for _ in range(layers))
-        self.ln = nn.LayerNorm(dim)
+        self.ln = nn.LayerNorm(dim) if token else None      # the clip token's norm: built when a logit reads it
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = torch.cat([self.cls.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)  # [B, 1 + T, D]
         for blk in self.blocks:
             x = blk(x)
-        return x[:, 1:], self.ln(x[:, 0])                                          # [B, T, D], [B, D]
+        return x[:, 1:], (self.ln(x[:, 0]) if self.ln is not None else None)       # [B, T, D], [B, D]
 
 
 class MultiGrainedTemporal(nn.Module):
-    """MGTN: X [B, T, D] -> (Z [B, T, D], g [B, D])."""
+    """MGTN: X [B, T, D] -> (Z [B, T, D], g [B, D]; g is None when `token` is off and only the long branch runs)."""
 
     def __init__(self, dim: int, frames: int, mode: str = "both", layers: int = 1, heads: int = 8,
-                 frame_diff: bool = True, dilations=(1, 2), *, dropout: float = 0.0):
+                 frame_diff: bool = True, dilations=(1, 2), *, dropout: float = 0.0, token: bool = True,
+                 instances: bool = True):
         super().__init__()
         if mode not in TEMPORAL_MODES:
             raise ValueError(f"temporal mode must be one of {TEMPORAL_MODES}, got {mode!r}")
         self.mode = mode
+        short = mode == "short" or (mode == "both" and instances)            # `both` without readers of Z: long only
         self.pos = nn.Parameter(torch.randn(1, frames, dim) * 0.02) if mode != "none" else None
-        self.short = ShortTerm(dim, dilations, frame_diff) if mode in ("short", "both") else None
-        self.long = LongRange(dim, layers, heads, dropout) if mode in ("long", "both") else None
-        self.gate = nn.Linear(2 * dim, dim) if mode == "both" else None
+        self.short = ShortTerm(dim, dilations, frame_diff) if short else None
+        self.long = LongRange(dim, layers, heads, dropout, token=token) if mode in ("long", "both") else None
+        self.gate = nn.Linear(2 * dim, dim) if (mode == "both" and short) else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.mode == "none":

@@ -169,11 +169,28 @@ def _write_examples(runs, out: Path) -> Path | None:
     return atomic_write_bytes(out / "examples.npz", buf.getvalue())
 
 
+def _refuse_mixed(runs, runs_dir) -> None:
+    """Tables pair runs by (dataset, run name, fold, seed): runs of other configs or training settings under one name
+    would be averaged as if they were seeds. Refuse, naming two of them and the fix."""
+    seen: dict[tuple, Path] = {}
+    for run in runs:
+        m = run.metrics
+        key = (m["dataset"], m["run_name"], m["fold"], m["seed"])
+        if key in seen:
+            a, b = seen[key], run.path
+            raise ValueError(f"two finished runs of {m['dataset']} {m['run_name']} fold {m['fold']} seed {m['seed']} "
+                             f"under {runs_dir}: {a} and {b} (another config or other training settings). Collect one "
+                             f"sweep at a time: --runs {a.parents[2]} (one config's runs), or a folder holding one setting's "
+                             "runs")
+        seen[key] = run.path
+
+
 def collect(runs_dir: str | Path, out: str | Path) -> dict[str, Path]:
     """Write the records of every finished run under `runs_dir` into `out`; returns the files written."""
     runs = [load_run(p) for p in find_runs(runs_dir)]
     if not runs:
         raise FileNotFoundError(f"no finished run under {runs_dir}: train first (`python -m tgdfer train` or `make demo`)")
+    _refuse_mixed(runs, runs_dir)
     out = Path(out)
     frame_rows, clips = _frame_records(runs)
     records = pd.DataFrame([r for run in runs for r in _records(run)] + frame_rows)

@@ -85,17 +85,22 @@ def _value(v) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 
+def train_argv(r: PlannedRun, dataset: str, root: str, config: str, runs_dir: str = "runs",
+               extra: dict | None = None) -> list[str]:
+    """The `python -m tgdfer train` arguments of one planned run (after `train`), always `--resume`: a restarted
+    sweep continues. `extra`: config overrides every run gets (the run's own come last)."""
+    argv = ["--dataset", dataset, "--root", root, "--fold", str(r.fold), "--config", config, "--variant", r.variant,
+            "--seed", str(r.seed), "--runs-dir", runs_dir, "--resume"]
+    for k, v in {**(extra or {}), **r.overrides}.items():
+        argv += ["--set", f"{k}={_value(v)}"]
+    return argv
+
+
 def commands(plan: list[PlannedRun], dataset: str, root: str, config: str, runs_dir: str = "runs",
              extra: tuple[str, ...] = ()) -> list[str]:
     """One shell command a run: `python -m tgdfer train ... --resume` (a restarted sweep continues)."""
-    out = []
-    for r in plan:
-        argv = ["python", "-m", "tgdfer", "train", "--dataset", dataset, "--root", root, "--fold", str(r.fold),
-                "--config", config, "--variant", r.variant, "--seed", str(r.seed), "--runs-dir", runs_dir, "--resume"]
-        for k, v in r.overrides.items():
-            argv += ["--set", f"{k}={_value(v)}"]
-        out.append(shlex.join(argv + list(extra)))
-    return out
+    return [shlex.join(["python", "-m", "tgdfer", "train", *train_argv(r, dataset, root, config, runs_dir), *extra])
+            for r in plan]
 
 
 def axes(plan: list[PlannedRun]) -> dict[str, set]:
