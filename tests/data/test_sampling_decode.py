@@ -8,12 +8,16 @@ import torch
 from conftest import write_frames, write_video
 from tgdfer.data import ClipDataset, ClipReader, DataError, count_frames, load_split, segment_indices
 
-try:
-    import decord  # noqa: F401
-    HAS_DECORD = True
-except ImportError:
-    HAS_DECORD = False
-BACKENDS = ["pyav"] + (["decord"] if HAS_DECORD else [])         # decord: an optional extra
+def _imports(module: str) -> bool:
+    try:
+        __import__(module)
+        return True
+    except Exception:  # noqa: BLE001 - torchcodec without FFmpeg's libraries raises RuntimeError
+        return False
+
+
+HAS_DECORD = _imports("decord")                                   # an optional extra (x86_64 Linux wheels)
+BACKENDS = ["pyav"] + (["decord"] if HAS_DECORD else []) + (["torchcodec"] if _imports("torchcodec.decoders") else [])
 
 
 @pytest.mark.parametrize("n", [16, 17, 40, 100, 847])

@@ -17,10 +17,11 @@ from .errors import DataError
 from .layouts import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_frames
 
 
-# Video decoder: "auto" (default: decord when its optional extra is installed, else PyAV), "pyav" (FFmpeg bundled
-# in PyAV's wheels: installs on every platform), "decord" (`pip install tgdfer[decord]`: x86_64 Linux and Windows
-# wheels only) or "torchcodec" (needs FFmpeg's shared libraries on the machine). Measured in benchmarks/README.md.
-# Set TGDFER_VIDEO_BACKEND or assign this variable.
+# Video decoder: "pyav" (FFmpeg bundled in PyAV's wheels: installs on every platform, the default install's),
+# "decord" (`pip install 'tgdfer[decord]'`: x86_64 Linux and Windows wheels only), "torchcodec" (`pip install
+# torchcodec`; needs FFmpeg's shared libraries on the machine), or "auto" (default): the fastest that imports, in the
+# order the data-pipeline benchmark measured them (docs/performance.md: torchcodec, decord, PyAV; the same frames to
+# the bit on the tests' videos). Set TGDFER_VIDEO_BACKEND or assign this variable.
 VIDEO_BACKEND = os.environ.get("TGDFER_VIDEO_BACKEND", "auto")
 BACKENDS = ("auto", "pyav", "decord", "torchcodec")
 
@@ -31,11 +32,13 @@ def backend() -> str:
         raise ValueError(f"TGDFER_VIDEO_BACKEND must be one of {', '.join(BACKENDS)} (got {VIDEO_BACKEND!r})")
     if VIDEO_BACKEND != "auto":
         return VIDEO_BACKEND
-    try:
-        import decord  # noqa: F401
-        return "decord"
-    except ImportError:
-        return "pyav"
+    for name, module in (("torchcodec", "torchcodec.decoders"), ("decord", "decord")):
+        try:
+            __import__(module)
+            return name
+        except Exception:  # noqa: BLE001 - not installed, or torchcodec without FFmpeg's libraries (RuntimeError)
+            pass
+    return "pyav"
 
 
 def is_video(path: str | Path) -> bool:

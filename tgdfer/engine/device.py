@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.decode import backend as video_backend
 from .distributed import init_group, launcher
 
 
@@ -83,7 +84,7 @@ def environment(device: torch.device) -> dict:
             "open_clip": open_clip.__version__, "numpy": np.__version__, "pandas": pd.__version__,
             "sklearn": sklearn.__version__, "device": str(device),
             "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), "video_backend": video_backend()}
 
 
 def machine() -> dict:
