@@ -11,32 +11,29 @@ EXTRAS := dev$(if $(filter Linux-x86_64,$(shell uname -s)-$(shell uname -m)),$(c
 
 # The pinned torch (2.14.1) is PyPI's CUDA build on x86_64: the environment takes about 6.5 GB, so check the disk first.
 NEED_GB ?= 7
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml study/pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
 	sys.exit(0 if free >= $(NEED_GB) else 'error: the install needs about $(NEED_GB) GB free here (the CUDA build of torch ' \
 	'and its libraries); this disk has %.1f GB free. Free some space (old clones, .venv folders, data/, runs/) and rerun.' % free)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]' -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]' -e study -c constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# The embedded pipeline on the generated benchmark (CPU, tiny config).
+# The embedded pipeline on the generated benchmark (CPU, tiny backbone): build/demo/, nothing committed changes.
 demo: $(STAMP)
-	$(BIN)/python -m tgdfer demo
+	$(BIN)/python -m tgdfer_study demo
 
-# The full regeneration of the committed records, tables and figures: every run of the analysis plan (TG-DFER, the
-# baselines, the ablations, the text controls, the training-size curve) on the protocol's evaluation draw, then the
-# replication draw's own design (the frame-relevance claims at the seeds the power arithmetic asks for), then the
-# precision draws' (four more sealed draws pooled as 20 folds: the permuted descriptions at the precision they need).
+# The committed records, tables and figures from nothing: every sealed draw of the protocol in turn (the evaluation
+# draw's whole plan, the replication draw's design, the precision draws' design), each refused until its analysis plan
+# is committed (docs/evidence.md).
 regenerate: $(STAMP)
-	$(BIN)/python -m tgdfer demo --full --draw evaluation
-	$(BIN)/python -m tgdfer demo --full --draw replication
-	$(BIN)/python -m tgdfer demo --full --draw precision
+	$(BIN)/python -m tgdfer_study regenerate
 
 # Equal tuning of every variant on the development draw's validation splits (results/tuning_equal.md).
 tune: $(STAMP)
-	$(BIN)/python -m tgdfer tune --equal
+	$(BIN)/python -m tgdfer_study tune --equal
 
 # pytest over tests/ and nbval (strict) over notebooks/
 test: $(STAMP)

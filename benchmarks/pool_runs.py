@@ -23,9 +23,10 @@ if __name__ == "__main__":
     import tgdfer
     from tgdfer.engine.device import machine
     from tgdfer.sweep.plan import PlannedRun
-    from tgdfer.experiments.pool import run_pool, spec_of, warm_cache
-    from tgdfer.experiments.protocol import PROTOCOL
-    from tgdfer.experiments.source import resolve_dataset
+    from tgdfer_study.run_pool import run_pool, spec_of
+    from tgdfer_study.cache_service import warm_cache
+    from tgdfer_study.protocol import PROTOCOL
+    from tgdfer.synth.source import resolve_dataset
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="run folders go here (emptied first)")

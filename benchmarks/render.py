@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tgdfer.experiments.protocol import PROTOCOL
+from tgdfer_study.protocol import PROTOCOL
 from tgdfer.synth import generate as g
 
 

@@ -1,33 +1,46 @@
-"""The package's architecture as a test: folders are layers, imports only go down (entry points -> experiments ->
-engine / report -> model / data / synth -> shared helpers), the protocol's runners never import one another,
-no module cycle, no long function, no function with many positional parameters."""
+"""The architecture as a test. Two packages: `tgdfer`, the method and what a user runs on their own data, and
+`tgdfer_study` (study/), the study of the generated benchmark, which may import tgdfer; tgdfer never imports the study
+and importing its command line loads none of it. Inside tgdfer, folders are layers and imports only go down
+(entry points -> sweep -> engine / report -> synth -> model / data -> shared helpers); the study's runners never import
+one another; no module cycle, no module over 400 lines, no function over 80 lines or with many positional
+parameters; an import inside a function says why it is late."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
-
 import tgdfer
+import tgdfer_study
 
 PKG = Path(tgdfer.__file__).parent
+STUDY = Path(tgdfer_study.__file__).parent
 ENTRY = {"cli", "notebook", "__init__", "__main__"}
-RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3, "sweep": 3.5, "experiments": 4}   # helpers 0, entry 5
-# experiments/: the protocol's parts (protocol, plan, pool, source) are shared by its runners; a runner (demo, tune,
-# zeroshot, bench, bench_protocol, prediction) never imports another runner
-EXPERIMENT_PARTS = {"protocol", "plan", "pool", "source", "__init__"}
-# shared helpers sit at 0; the run spec sits just above them (it reads configs, paths and the run-folder layout)
-HELPER_RANK = {"runspec": 0.5}
-MAX_LINES = 80
-MAX_POSITIONAL = 7
+RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3, "sweep": 3.5}     # helpers 0, entry points 5
+HELPER_RANK = {"params": 0, "runspec": 0.5}
+# the study's parts that its runners share; a runner (demo, tune, tune_equal, power_study, zeroshot, bench_protocol,
+# cli) never imports another runner
+STUDY_PARTS = {"protocol", "run_pool", "cache_service", "tuning_store", "report", "__init__", "__main__"}
+MAX_LINES, MAX_MODULE_LINES, MAX_POSITIONAL = 80, 400, 7
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    base = PKG.parent if path.is_relative_to(PKG) else STUDY.parent
+    parts = list(path.relative_to(base).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _is_module(mod: str) -> bool:
+    for base in (PKG.parent, STUDY.parent):
+        p = base / mod.replace(".", "/")
+        if p.with_suffix(".py").is_file() or p.is_dir():
+            return True
+    return False
+
+
 def imports_of(path: Path) -> set[str]:
-    """Every tgdfer module a file imports (module level and inside functions)."""
+    """Every tgdfer / tgdfer_study module a file imports (module level and inside functions)."""
     name, out = module_name(path), set()
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(path.read_text())):
@@ -40,14 +53,13 @@ def imports_of(path: Path) -> set[str]:
                 continue
             for a in node.names:      # `from .x import y` may name a submodule y
                 sub = f"{base}.{a.name}"
-                out.add(sub if (PKG.parent / sub.replace(".", "/")).with_suffix(".py").is_file()
-                        or (PKG.parent / sub.replace(".", "/")).is_dir() else base)
+                out.add(sub if _is_module(sub) else base)
         elif isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.startswith("tgdfer")}
     return out - {name}
 
 
-def layer(mod: str) -> tuple[str, int]:
+def layer(mod: str) -> tuple[str, float]:
     parts = mod.split(".")
     if len(parts) == 1 or parts[1] in ENTRY:
         return "entry points", 5
@@ -59,12 +71,28 @@ def layer(mod: str) -> tuple[str, int]:
 
 
 FILES = sorted(PKG.rglob("*.py"))
-GRAPH = {module_name(p): imports_of(p) for p in FILES}
+STUDY_FILES = sorted(STUDY.rglob("*.py"))
+GRAPH = {module_name(p): imports_of(p) for p in FILES + STUDY_FILES}
+
+
+def test_the_method_never_imports_the_study():
+    bad = [f"{m} imports {d}" for m, deps in GRAPH.items() if m.startswith("tgdfer.") or m == "tgdfer"
+           for d in deps if d.startswith("tgdfer_study")]
+    assert not bad, "the installed package imports the study:\n" + "\n".join(bad)
+
+
+def test_importing_the_command_line_loads_no_study_module():
+    code = ("import sys, tgdfer.cli; from tgdfer.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.startswith('tgdfer_study')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
 
 
 def test_imports_only_go_down():
     bad = []
     for mod, deps in GRAPH.items():
+        if not mod.startswith("tgdfer.") and mod != "tgdfer":
+            continue
         (lname, lrank) = layer(mod)
         for dep in deps:
             dname, drank = layer(dep)
@@ -84,65 +112,96 @@ def test_no_module_imports_one_that_imports_it_back():
                     seen.add(d)
                     todo.append(d)
         return seen
-    cycles = [m for m in GRAPH if m in reach(m) and m != "tgdfer"]
+    cycles = [m for m in GRAPH if m in reach(m) and m not in ("tgdfer", "tgdfer_study")]
     assert not cycles, f"modules on an import cycle: {cycles}"
 
 
-def test_no_long_function():
+def test_no_long_module_or_function():
     long = []
-    for p in FILES:
-        for node in ast.walk(ast.parse(p.read_text())):
+    for p in FILES + STUDY_FILES:
+        text = p.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            long.append(f"{p.name}: {len(text.splitlines())} lines (module)")
+        for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 n = node.end_lineno - node.lineno + 1
                 if n > MAX_LINES:
-                    long.append(f"{p.relative_to(PKG)}:{node.lineno} {node.name} ({n} lines)")
-    assert not long, "functions over 80 lines:\n" + "\n".join(long)
+                    long.append(f"{p.name}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, f"modules over {MAX_MODULE_LINES} lines, functions over {MAX_LINES}:\n" + "\n".join(long)
+
+
+def test_a_late_import_says_why():
+    """An import inside a function carries a comment on its line or the line above (an optional dependency, start-up
+    time, a worker process); the rest sit at the top of their file."""
+    bad = []
+    for p in FILES + STUDY_FILES:
+        lines = p.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            group = []                                  # consecutive import statements form one group
+            for stmt in node.body:
+                if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    group.append(stmt)
+                    continue
+                bad += _unexplained(p, lines, group)
+                group = []
+            bad += _unexplained(p, lines, group)
+    assert not bad, "imports inside functions with no comment saying why:\n" + "\n".join(bad)
+
+
+def _unexplained(p: Path, lines: list[str], group: list) -> list[str]:
+    if not group:
+        return []
+    first, last = group[0].lineno - 1, group[-1].end_lineno - 1
+    said = any("#" in lines[i] for i in range(max(0, first - 1), last + 1))
+    return [] if said else [f"{p.name}:{first + 1}"]
 
 
 def test_every_layer_folder_says_what_it_holds():
-    for folder in ("model", "data", "synth", "engine", "report", "experiments"):
+    for folder in ("model", "data", "synth", "engine", "report", "sweep"):
         doc = ast.get_docstring(ast.parse((PKG / folder / "__init__.py").read_text()))
         assert doc and len(doc.splitlines()) == 1, folder
 
 
-def test_runners_of_the_protocol_do_not_import_each_other():
+def test_runners_of_the_study_do_not_import_each_other():
     bad = []
     for mod, deps in GRAPH.items():
         parts = mod.split(".")
-        if len(parts) < 3 or parts[1] != "experiments" or parts[2] in EXPERIMENT_PARTS:
+        if parts[0] != "tgdfer_study" or len(parts) < 2 or parts[1] in STUDY_PARTS:
             continue
         for dep in deps:
             d = dep.split(".")
-            if len(d) >= 3 and d[1] == "experiments" and d[2] not in EXPERIMENT_PARTS:
+            if d[0] == "tgdfer_study" and len(d) >= 2 and d[1] not in STUDY_PARTS and d[1] != parts[1]:
+                if parts[1] == "cli":
+                    continue                        # the command line dispatches to every runner
                 bad.append(f"{mod} imports {dep}")
-    assert not bad, "one runner of the protocol imports another (move what they share into protocol/plan/pool):\n" \
-        + "\n".join(bad)
+    assert not bad, "one runner of the study imports another (move what they share into its parts):\n" + "\n".join(bad)
 
 
 def test_no_function_takes_many_positional_parameters():
     many = []
-    for p in FILES:
+    for p in FILES + STUDY_FILES:
         for node in ast.walk(ast.parse(p.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 pos = [a for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
                 if len(pos) > MAX_POSITIONAL:
-                    many.append(f"{p.relative_to(PKG)}:{node.lineno} {node.name} ({len(pos)} positional)")
+                    many.append(f"{p.name}:{node.lineno} {node.name} ({len(pos)} positional)")
     assert not many, f"functions with more than {MAX_POSITIONAL} positional parameters (make the rest keyword-only " \
         "or pass a spec):\n" + "\n".join(many)
 
 
-def test_the_layers_test_sees_an_import_between_runners(tmp_path):
-    """The check above can fail: a runner importing another is caught."""
-    fake = tmp_path / "tgdfer" / "experiments" / "demo.py"
-    fake.parent.mkdir(parents=True)
-    fake.write_text("from .tune import run_tuning\n")
-    global PKG
-    old, PKG = PKG, tmp_path / "tgdfer"
+def test_the_layers_test_sees_a_study_import_and_a_late_import(tmp_path):
+    """The checks above can fail: an import of the study from the method is seen, and so is a bare late import."""
+    fake = PKG / "engine" / "_probe_layers.py"
+    fake.write_text("def f():\n    from tgdfer_study.tune import tune\n    return tune\n")
     try:
-        deps = imports_of(fake)
+        assert "tgdfer_study.tune" in imports_of(fake)
+        lines = fake.read_text().splitlines()
+        fn = ast.parse(fake.read_text()).body[0]
+        assert _unexplained(fake, lines, fn.body[:1])
     finally:
-        PKG = old
-    assert "tgdfer.experiments.tune" in deps or "tgdfer.experiments" in deps
+        fake.unlink()
 
 
 def test_public_api_resolves():

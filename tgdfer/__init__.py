@@ -5,11 +5,13 @@ The public API (each name is documented in the README's "API" section):
     create_model, load_model, model_report     the model factory, a trained checkpoint, its cost
     load_split, ClipDataset, prepare, generate the data layer and the generated benchmark
     train, evaluate, predict                   training runs, evaluation, prediction on your own clip
-    collect, build_paper                       records from runs, the paper's tables and figures
+    sweep_runs                                 the plan of runs of a sweep (TG-DFER, baselines, ablations)
+    collect, write_tables                      records from run folders, the tables of your runs
 
-Layers (imports only go down): entry points (cli, notebook) -> experiments/ -> engine/, report/
--> model/, data/, synth/ -> shared helpers (config, paths, io, safe_load, runfolder, progress, classes, seeding,
-metrics).
+Layers (imports only go down; docs/architecture.md): entry points (cli, notebook) -> sweep/ -> engine/, report/
+-> synth/ -> model/, data/ -> shared helpers (config, params, runspec, paths, io, safe_load, runfolder, progress,
+classes, seeding, metrics). The study of the generated benchmark (its protocol, tuning, power, claims, regeneration)
+is a separate package of the checkout, `tgdfer_study`, which this package never imports.
 """
 import warnings
 from importlib import import_module
@@ -23,7 +25,8 @@ _API = {
     "create_model": "tgdfer.model", "model_report": "tgdfer.model", "load_model": "tgdfer.engine.checkpoint",
     "load_split": "tgdfer.data.layouts", "ClipDataset": "tgdfer.data.dataset", "prepare": "tgdfer.data.prepare",
     "generate": "tgdfer.synth.generate", "train": "tgdfer.engine.run", "evaluate": "tgdfer.engine.evaluate",
-    "predict": "tgdfer.experiments.prediction", "collect": "tgdfer.report.collect", "build_paper": "tgdfer.report.paper",
+    "predict": "tgdfer.engine.predict", "sweep_runs": "tgdfer.sweep.launch", "collect": "tgdfer.report.collect",
+    "write_tables": "tgdfer.report.tables",
 }
 __all__ = sorted(_API)
 

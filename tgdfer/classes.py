@@ -9,6 +9,8 @@ import json
 from functools import lru_cache
 from importlib import resources
 
+LAYOUTS = ("dfew", "ferv39k", "mafw", "annotation", "csv")     # the dataset layouts `load_split` reads
+
 
 @lru_cache(maxsize=None)
 def _data() -> dict:

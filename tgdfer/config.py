@@ -179,13 +179,43 @@ def load_config(name: str = "tgdfer-tiny", variant: str = "tgdfer", overrides: d
 # 1.1 gives the framing of DFEW's released 224x224 clips (forehead to chin, a thin border; README "Your own videos").
 CROP_SCALE = 1.1
 
-# Named switches of the command line and the notebooks -> the config fields they set.
-SWITCHES = {"text": "model.text", "temporal": "model.temporal", "pool": "model.pool",
-            "visual_prompt": "model.visual_prompt", "finetune": "model.finetune", "pretrained": "model.pretrained",
-            "epochs": "train.epochs", "max_steps": "train.max_steps", "batch_size": "train.batch_size",
-            "grad_accum": "train.grad_accum", "global_batch": "train.global_batch",
-            "workers": "train.workers", "precision": "train.precision", "val_fraction": "train.val_fraction",
-            "select_on": "train.select_on", "test_views": "train.test_views", "test_crops": "train.test_crops"}
+def switch(key: str, help: str, choices=None, kind=str):  # noqa: A002
+    """A named config field of the command line and the notebooks: '' (or 0) keeps the config's value."""
+    return field(default="" if kind is str else kind(0),
+                 metadata={"help": help + " ('' or 0: the config's)", "choices": tuple(choices) if choices else None,
+                           "required": False, "cli": True, "type": kind, "key": key})
+
+
+@dataclass
+class Switches:
+    """The config fields named directly on the command line (`--text none`) and in the notebooks (`text = "none"`);
+    any other field: `--set section.field=value`."""
+    text: str = switch("model.text", "text guidance",
+                       ("none", "classname", "learnable", "descriptions", "learnable+descriptions"))
+    temporal: str = switch("model.temporal", "temporal network", ("none", "short", "long", "both"))
+    pool: str = switch("model.pool", "MIL pooling", ("mean", "max", "topk", "attention", "relevance"))
+    visual_prompt: str = switch("model.visual_prompt", "the visual prompt module", ("true", "false"))
+    finetune: str = switch("model.finetune", "image tower: full | last:N | frozen")
+    pretrained: str = switch("model.pretrained", "weights: an open_clip tag, a checkpoint path, or none")
+    epochs: int = switch("train.epochs", "epochs", kind=int)
+    max_steps: int = switch("train.max_steps", "stop after this many optimiser steps", kind=int)
+    batch_size: int = switch("train.batch_size", "clips PER GPU (per process) at once, as open_clip reads it; the "
+                             "config's global batch is kept (per-GPU batch x GPUs x accumulation): by default "
+                             "global batch / GPUs", kind=int)
+    grad_accum: int = switch("train.grad_accum", "micro-batches an optimiser step (default: what keeps the global "
+                             "batch)", kind=int)
+    global_batch: int = switch("train.global_batch", "clips an optimiser step over every GPU (default: the config's "
+                               "recipe, e.g. 48 for tgdfer-b16, DFER-CLIP's)", kind=int)
+    workers: int = switch("train.workers", "DataLoader workers (a process)", kind=int)
+    precision: str = switch("train.precision", "autocast precision", ("auto", "fp32", "bf16", "fp16"))
+    val_fraction: float = switch("train.val_fraction", "validation split carved from train (picks the best epoch)",
+                                 kind=float)
+    select_on: str = switch("train.select_on", "split that picks the best epoch", ("val", "test"))
+    test_views: int = switch("train.test_views", "temporal views a test clip", kind=int)
+    test_crops: int = switch("train.test_crops", "spatial crops a test clip", (1, 2, 3), kind=int)
+
+
+SWITCHES = {f.name: f.metadata["key"] for f in fields(Switches)}     # switch name -> the config field it sets
 
 
 def parse_overrides(items: list[str] | None) -> dict:

@@ -12,27 +12,41 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from . import runfolder as rf
+from .classes import LAYOUTS
 from .config import Config, load_config
+from .params import param
 from .paths import default_runs_dir, folder_name, run_name, safe_name
+
+
+DATASET = param("dfew", "dataset layout (the generated benchmark is in the DFEW layout)", choices=LAYOUTS)
+ROOT = param("", "dataset folder as downloaded (csv: the CSV file)", required=True)
+FOLD = param(1, "fold (DFEW/MAFW 1-5; FERV39k 1)")
+DEVICE = param("auto", "auto | cpu | cuda | cuda:N")
+MEDIA = param("frames", "DFEW/MAFW media to read", choices=("frames", "frames16", "video"))
+LABEL_BASE = param(1, "DFEW CSV label base; the official files are 1-based", choices=(0, 1))
 
 
 @dataclass
 class RunSpec:
-    dataset: str = "dfew"                 # layout read by load_split (the generated benchmark is 'dfew')
-    root: str | os.PathLike = ""          # the dataset folder as downloaded
-    fold: int = 1
-    config: str | Config = "tgdfer-tiny"  # a config name, a JSON path, or a Config
-    variant: str = "tgdfer"               # a named variant of configs/variants.json
-    overrides: dict = field(default_factory=dict)   # config fields on top: {"model.text": "none"}
-    seed: int = 0                         # initialisation, data order, cached views
-    device: str = "auto"
-    run_dir: str | os.PathLike | None = None        # explicit run folder (else under runs_dir)
-    runs_dir: str | os.PathLike | None = None       # parent of run folders (default: the repository's runs/)
-    resume: bool = False                  # continue from the run folder's last.pt
-    media: str = "frames"                 # frames | video
-    label_base: int = 1                   # 1: official 1-based label files
-    deterministic: bool = False
-    cache_dir: str | os.PathLike | None = None      # the frozen backbone's feature cache (default: in the run folder)
+    """One run. Its fields are the `train` command's options and the training notebook's run parameters."""
+    dataset: str = DATASET
+    root: str | os.PathLike = ROOT
+    fold: int = FOLD
+    config: str | Config = param("tgdfer-tiny", "tgdfer-tiny | tgdfer-tiny-f3 | tgdfer-b32 | tgdfer-b16 | a JSON path")
+    variant: str = param("tgdfer", "a named variant of configs/variants.json: tgdfer | clip-meanpool | dfer-clip-like "
+                                   "| mil-only")
+    overrides: dict = param({}, "config fields on top: {'model.text': 'none'}", cli=False)
+    seed: int = param(0, "initialisation, data order and which cached view a clip shows in an epoch")
+    device: str = DEVICE
+    run_dir: str | os.PathLike | None = param(None, "run folder (default runs/<dataset>/<config>/fold<k>/"
+                                                    "<variant+settings>/seed<s>)", type=str)
+    runs_dir: str | os.PathLike | None = param(None, "parent of run folders (default: the repository's runs/)", type=str)
+    resume: bool = param(False, "continue from the run folder's last checkpoint (same settings only)")
+    media: str = MEDIA
+    label_base: int = LABEL_BASE
+    deterministic: bool = param(False, "deterministic kernels (slower on GPU)")
+    cache_dir: str | os.PathLike | None = param(None, "the frozen image tower's feature cache (default: in the run "
+                                                      "folder; a shared one saves encoding)", type=str)
 
     def __post_init__(self):
         self.overrides = dict(self.overrides or {})
@@ -72,3 +86,21 @@ class RunSpec:
                    config=cfg.get("name", ""), variant=cfg.get("variant", "tgdfer"),
                    overrides=params.get("overrides", {}), seed=params.get("seed", 0),
                    media=params.get("media", "frames"), label_base=params.get("label_base", 1))
+
+
+@dataclass
+class EvalSpec:
+    """One evaluation of a checkpoint: the `evaluate` command's options."""
+    checkpoint: str | os.PathLike = param("", "a run folder's last.pt or best.pt", required=True)
+    dataset: str = DATASET
+    root: str | os.PathLike = ROOT
+    fold: int = FOLD
+    split: str = param("test", "split to evaluate", choices=("train", "test"))
+    out: str | os.PathLike | None = param(None, "output folder (default: beside the checkpoint)", type=str)
+    views: int = param(1, "temporal views a clip")
+    crops: int = param(1, "spatial crops a clip (1 centre, 2 + flip, 3 crops)", choices=(1, 2, 3))
+    batch_size: int = param(32, "clips a batch (a process: under torchrun the batches are shared out)")
+    workers: int = param(2, "DataLoader workers")
+    device: str = DEVICE
+    media: str = MEDIA
+    label_base: int = LABEL_BASE

@@ -110,7 +110,7 @@ def test_predict_crops_faces_of_raw_video_by_default(tmp_path):
 
     from tgdfer.config import load_config
     from tgdfer.model import create_model
-    from tgdfer.experiments.prediction import TrainedOnWarning, predict
+    from tgdfer.engine.predict import TrainedOnWarning, predict
 
     frames, _ = scene_clip(n=32)
     vid = encode(tmp_path / "raw.mp4", frames)
@@ -186,7 +186,7 @@ SYNTH_RUN = {"dataset": "synth", "layout": "dfew", "root": "data/synth", "fold":
 
 def test_predict_names_what_the_model_learned_and_warns_on_a_real_video(tmp_path):
 
-    from tgdfer.experiments.prediction import TrainedOnWarning, predict
+    from tgdfer.engine.predict import TrainedOnWarning, predict
 
     ck = _checkpoint(tmp_path / "ck" / "last.pt", SYNTH_RUN)
     frames, _ = scene_clip(n=16)
@@ -206,7 +206,7 @@ def test_predict_names_what_the_model_learned_and_warns_on_a_real_video(tmp_path
 def test_predict_on_a_clip_of_the_generated_benchmark_does_not_warn(tmp_path, synth_root):
     import warnings
 
-    from tgdfer.experiments.prediction import TrainedOnWarning, from_generated_benchmark, predict
+    from tgdfer.engine.predict import TrainedOnWarning, from_generated_benchmark, predict
 
     ck = _checkpoint(tmp_path / "ck" / "last.pt", SYNTH_RUN)
     clip = synth_root / "Clip" / "clip_224x224" / "00001"
@@ -219,7 +219,7 @@ def test_predict_on_a_clip_of_the_generated_benchmark_does_not_warn(tmp_path, sy
 
 
 def test_describe_model_of_a_dfew_run_and_of_an_old_checkpoint():
-    from tgdfer.experiments.prediction import describe_model, scope_warning
+    from tgdfer.engine.predict import describe_model, scope_warning
 
     dfew = {"config": {"name": "tgdfer-b16", "variant": "tgdfer", "model": {"clip_model": "ViT-B-16"}},
             "backbone": {"clip_model": "ViT-B-16", "pretrained": "openai", "weights_file": "/w/ViT-B-16.pt",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tgdfer.experiments.pool import RunsFailed, check_failures, progress_line, run_one
+from tgdfer_study.run_pool import RunsFailed, check_failures, progress_line, run_one
 from tgdfer.runspec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ def _committed() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
     """A tiny demo (1 fold, 1 seed, TG-DFER and the baselines) with its data, runs and outputs in a temporary folder."""
-    from tgdfer.experiments.demo import run_demo
+    from tgdfer_study.demo import run_demo
 
     tmp = tmp_path_factory.mktemp("demo")
     mp = pytest.MonkeyPatch()
@@ -43,14 +43,14 @@ def test_demo_then_test_the_committed_artefacts_are_untouched(tiny_demo):
     summary = (out / "summary.md").read_text()
     assert "not touched" in summary and "| TG-DFER" in summary
     # what `make test` checks after a demo still holds: the committed tables are what the committed records give
-    from tgdfer.report.paper import write_tables
+    from tgdfer_study.report.paper import write_tables
 
     for f in write_tables(ROOT / "results", tmp / "check").values():
         assert f.read_text() == (ROOT / "paper" / "tables" / f.name).read_text(), f.name
 
 
 def test_a_damaged_run_folder_is_moved_aside_and_trained_again(tiny_demo, capsys):
-    from tgdfer.experiments.demo import run_demo
+    from tgdfer_study.demo import run_demo
 
     tmp, res, _ = tiny_demo
     records = pd.read_csv(tmp / "out" / "results" / "records.csv")
@@ -82,7 +82,7 @@ def test_a_failing_run_is_reported_in_one_line_and_the_command_fails(tmp_path):
 
 
 def test_where_the_runs_time_went():
-    from tgdfer.experiments.pool import time_split
+    from tgdfer_study.run_pool import time_split
 
     runs = [{"seconds": {"setup": 1.0, "train": 10.0, "test": 0.5}}, {"seconds": {"setup": 2.0, "train": 11.0, "test": 0.5}}]
     assert time_split(runs) == "2 runs, summed: setup 3 s, train 21 s, test 1 s"
@@ -115,8 +115,9 @@ def test_the_demo_runs_the_protocols_demo_seeds_and_the_full_regeneration_its_ma
     """`make demo` (no --seeds) runs the protocol's 'demo' seeds, a subset of the seeds every variant of the full
     regeneration runs, so each demo run is a run of the committed records; --full without --seeds runs 'main'."""
     from tgdfer import cli
-    from tgdfer.experiments import demo, source
-    from tgdfer.experiments.protocol import PROTOCOL
+    from tgdfer.synth import source
+    from tgdfer_study import demo
+    from tgdfer_study.protocol import PROTOCOL
 
     class Stop(Exception):
         pass

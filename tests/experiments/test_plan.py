@@ -11,7 +11,7 @@ import pytest
 
 from tgdfer.config import load_config, load_variants
 from tgdfer.sweep.plan import axes, baselines, commands, plan_runs
-from tgdfer.experiments.protocol import PROTOCOL, SealedDrawError, load_protocol
+from tgdfer_study.protocol import PROTOCOL, SealedDrawError, load_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import pandas as pd
 
-from tgdfer.experiments.power_study import COMPARISONS, power_markdown, summarise
+from tgdfer_study.power_study import COMPARISONS, power_markdown, summarise
 
 
 def test_summary_and_table_from_pairs():
@@ -33,7 +33,7 @@ def test_warm_cache_encodes_every_folds_clips(tmp_path, monkeypatch):
     """With held-out test splits fold 1's two splits miss the other folds' test clips: the warm-up must encode them,
     or every run of another fold encodes them again on one core."""
     from tgdfer.engine import feature_cache
-    from tgdfer.experiments.pool import warm_cache
+    from tgdfer_study.cache_service import warm_cache
     from tgdfer.synth.generate import GenerateConfig, generate
 
     root = generate(tmp_path / "b", GenerateConfig(clips=20, size=32, videos=False, test_per_class=1,
@@ -55,7 +55,7 @@ def test_warm_cache_with_seeds_encodes_test_views_of_test_and_those_seeds_valida
     from tgdfer.config import load_config
     from tgdfer.engine import feature_cache
     from tgdfer.engine.run import load_tables
-    from tgdfer.experiments.pool import warm_cache
+    from tgdfer_study.cache_service import warm_cache
     from tgdfer.synth.generate import GenerateConfig, generate
 
     root = generate(tmp_path / "b", GenerateConfig(clips=40, size=32, videos=False, test_per_class=1,
@@ -74,7 +74,7 @@ def test_warm_cache_with_seeds_encodes_test_views_of_test_and_those_seeds_valida
 def test_resummarise_from_the_committed_pairs_gives_the_committed_study(tmp_path):
     import json
 
-    from tgdfer.experiments.power_study import resummarise
+    from tgdfer_study.power_study import resummarise
     from tgdfer.paths import repo_root
 
     dev = repo_root() / "results" / "development"
@@ -108,8 +108,8 @@ def _study(folder, draw, shift, rng, with_draw_column=True):
 def test_studies_of_two_development_draws_pool_their_folds(tmp_path):
     """Fold 1 of one draw and fold 1 of another are two independent folds: pooled, 10 folds (9 degrees of freedom),
     whether the older CSV has a draw column or takes its draw from its JSON."""
-    from tgdfer.experiments.power_study import resummarise
-    from tgdfer.report import power
+    from tgdfer_study.power_study import resummarise
+    from tgdfer_study.report import power
 
     rng = np.random.default_rng(1)
     a = _study(tmp_path / "a", "development", -2.0, rng, with_draw_column=False)
@@ -140,7 +140,7 @@ def test_power_refuses_a_sealed_draw():
 
 
 def test_the_second_development_draw_is_unsealed_with_a_seed_of_its_own():
-    from tgdfer.experiments.protocol import load_protocol
+    from tgdfer_study.protocol import load_protocol
 
     p = load_protocol()
     d = p.draws["development-2"]
@@ -149,7 +149,7 @@ def test_the_second_development_draw_is_unsealed_with_a_seed_of_its_own():
 
 
 def test_class_recall_of_two_studies_pools_their_runs():
-    from tgdfer.report.class_difficulty import pool_class_recall
+    from tgdfer_study.report.class_difficulty import pool_class_recall
 
     names = ["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear"]
     a = {"runs": 20, "mean_recall": dict(zip(names, [60, 20, 80, 60, 50, 20, 30])),
@@ -164,7 +164,7 @@ def test_class_recall_of_two_studies_pools_their_runs():
 def test_the_committed_pooled_study_is_what_the_two_development_draws_pairs_give(tmp_path):
     import json
 
-    from tgdfer.experiments.power_study import resummarise
+    from tgdfer_study.power_study import resummarise
     from tgdfer.paths import repo_root
 
     res = repo_root() / "results"
@@ -182,7 +182,7 @@ def test_warm_cache_with_runs_encodes_test_views_of_every_planned_runs_validatio
     from tgdfer.engine import feature_cache
     from tgdfer.engine.run import load_tables
     from tgdfer.sweep.plan import PlannedRun
-    from tgdfer.experiments.pool import warm_cache
+    from tgdfer_study.cache_service import warm_cache
     from tgdfer.synth.generate import GenerateConfig, generate
 
     root = generate(tmp_path / "b", GenerateConfig(clips=60, size=32, videos=False, test_per_class=1,

@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tgdfer.experiments import demo
-from tgdfer.experiments.protocol import load_protocol
+from tgdfer_study import demo
+from tgdfer_study.protocol import load_protocol
 from tgdfer.paths import repo_root
-from tgdfer.report import parts as parts_mod
+from tgdfer_study.report import parts as parts_mod
 from tgdfer.report import stats
-from tgdfer.report.plan import load_plan
-from tgdfer.report.replication import PRECISION, REPLICATION, update_readme_block, write_replication_tables
+from tgdfer_study.report.plan import load_plan
+from tgdfer_study.report.replication import PRECISION, REPLICATION, update_readme_block, write_replication_tables
 
 
 def test_precision_draw_is_sealed_with_four_new_parts_and_a_paired_design():
@@ -42,7 +42,7 @@ def test_precision_draw_is_sealed_with_four_new_parts_and_a_paired_design():
     ({"sealed": True}, "needs a generator 'seed'"),
 ])
 def test_a_malformed_draw_of_parts_is_refused_with_its_name(tmp_path, entry, match):
-    raw = json.loads((repo_root() / "tgdfer" / "configs" / "protocol.json").read_text())
+    raw = json.loads((repo_root() / "study" / "tgdfer_study" / "protocol.json").read_text())
     raw["draws"]["bad"] = entry
     f = tmp_path / "protocol.json"
     f.write_text(json.dumps(raw))
@@ -133,7 +133,7 @@ def test_run_parts_renders_caches_and_runs_every_part_in_its_own_folder(tmp_path
     monkeypatch.setattr(demo, "run_pool", lambda specs, workers, say, t0: seen["runs"].append(specs) or [])
     merged = {}
     monkeypatch.setattr(parts_mod, "merge_parts", lambda parts, out, folds_a_part=5: merged.update(parts=parts, out=out))
-    import tgdfer.report.replication as rep
+    import tgdfer_study.report.replication as rep
     monkeypatch.setattr(rep, "write_replication_tables", lambda *a, **k: {})
     out = demo._run_parts(own, p.folds, config=p.config, runs=tmp_path / "runs", paper=tmp_path / "paper",
                           home=tmp_path, committed=False, workers=1, say=lambda *a: None, t0=0.0)

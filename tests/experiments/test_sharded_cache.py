@@ -3,7 +3,7 @@ with features and frame indices equal to the bit (the committed records were mad
 import torch
 
 from tgdfer.engine.feature_cache import _read_store
-from tgdfer.experiments.pool import warm_cache
+from tgdfer_study.cache_service import warm_cache
 from tgdfer.synth.generate import GenerateConfig, generate
 
 
@@ -12,9 +12,9 @@ def _files(cache):
 
 
 def test_sharded_warm_up_writes_the_caches_of_one_process(tmp_path, monkeypatch):
-    from tgdfer.experiments import pool
+    from tgdfer_study import cache_service
 
-    monkeypatch.setattr(pool.ShardedEncoder, "CHUNK", 7)           # several chunks a file, a short last one
+    monkeypatch.setattr(cache_service.ShardedEncoder, "CHUNK", 7)           # several chunks a file, a short last one
     root = generate(tmp_path / "b", GenerateConfig(clips=12, size=32, videos=False, test_per_class=1,
                                                    independent=True), workers=1)
     warm_cache("dfew", root, "tgdfer-tiny", tmp_path / "one", processes=1)
@@ -32,13 +32,10 @@ def test_sharded_warm_up_writes_the_caches_of_one_process(tmp_path, monkeypatch)
 
 def test_a_file_missing_one_chunk_or_less_is_encoded_in_this_process(tmp_path, monkeypatch):
     """Starting the workers takes seconds: a small job (a test, a few missing validation clips) does without them."""
-    from tgdfer.experiments import pool
-
-
     def no_pool(*a, **k):
         raise AssertionError("workers started for a small job")
 
-    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr("tgdfer_study.cache_service.ProcessPoolExecutor", no_pool)
     root = generate(tmp_path / "b", GenerateConfig(clips=12, size=32, videos=False, test_per_class=1,
                                                    independent=True), workers=1)
     warm_cache("dfew", root, "tgdfer-tiny", tmp_path / "c", processes=2)

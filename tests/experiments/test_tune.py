@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from tgdfer.config import load_config
-from tgdfer.experiments.tune import DESIGN_GRID, GRID, TRAINING_GRID, choose, expand
+from tgdfer_study.tune import DESIGN_GRID, GRID, TRAINING_GRID, choose, expand
 
 
 def test_alias_sets_every_field():
@@ -37,7 +37,7 @@ def test_rule_ties_go_to_frame_auc_then_first_listed():
 def test_equal_tuning_chooses_one_setting_by_the_mean_over_variants():
     import pandas as pd
 
-    from tgdfer.experiments.tune_equal import GRID, choose
+    from tgdfer_study.tune_equal import GRID, choose
 
     rows = []
     for v, (a, b) in {"tgdfer": (0.50, 0.56), "no-text": (0.50, 0.40), "mil": (0.50, 0.52)}.items():

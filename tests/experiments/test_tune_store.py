@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tgdfer.experiments.pool import map_stored, row_key, row_path
+from tgdfer_study.tuning_store import map_stored, row_key, row_path
 
 CALLS = []
 
@@ -69,7 +69,8 @@ def test_worker_processes_store_rows_and_a_value_json_cannot_hold_is_refused(tmp
 
 
 def test_tuning_runners_key_by_the_resolved_config():
-    from tgdfer.experiments import tune, tune_equal
+    from tgdfer_study import tune
+    from tgdfer_study import tune_equal
 
     job = dict(layout="dfew", root="/a/synth-x", cache="/c", config="tgdfer-tiny-f3", variant="tgdfer", overrides={},
                fold=1, seed=0, setting={"train.lr": 1e-3, "train.epochs": 8}, val_fraction=0.2)
@@ -91,7 +92,8 @@ def test_make_tune_runs_the_design_of_the_committed_record(monkeypatch):
     import pandas as pd
 
     from tgdfer import cli
-    from tgdfer.experiments import tune, tune_equal
+    from tgdfer_study import tune
+    from tgdfer_study import tune_equal
     from tgdfer.paths import repo_root
 
     seen = {}

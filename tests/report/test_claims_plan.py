@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from tgdfer.report import stats
-from tgdfer.report.claims import claims_table
-from tgdfer.report.plan import load_plan
+from tgdfer_study.report.claims import claims_table
+from tgdfer_study.report.plan import load_plan
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +83,7 @@ def test_plan_errors_name_the_problem(tmp_path):
 
 def test_the_committed_plan_names_runs_the_protocol_makes():
     from tgdfer.sweep.plan import plan_runs
-    from tgdfer.experiments.protocol import PROTOCOL as P
+    from tgdfer_study.protocol import PROTOCOL as P
     from tgdfer.paths import run_name
     from tgdfer.report.frames import FLOOR_NAMES
 

@@ -1,7 +1,7 @@
 """Class difficulty against the published per-class table: means, chance, rank correlation."""
 import json
 
-from tgdfer.report.class_difficulty import class_recall, class_recall_markdown, reference
+from tgdfer_study.report.class_difficulty import class_recall, class_recall_markdown, reference
 
 
 def _run(tmp_path, name, recall):

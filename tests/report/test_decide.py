@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from tgdfer.report.decide import decide, equivalence_interval, holm, min_detectable, p_value, standard_error
+from tgdfer_study.report.decide import decide, equivalence_interval, holm, min_detectable, p_value, standard_error
 from tgdfer.report.stats import clustered
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tgdfer.report.collect import collect
-from tgdfer.report.paper import README_END, README_START, readme_block, write_figures, write_tables
+from tgdfer_study.report.paper import README_END, README_START, readme_block, write_figures, write_tables
 from tgdfer.engine.run import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,6 @@ def test_collect_then_tables_and_figures_from_a_fresh_run(synth_root, tmp_path):
     assert {"position-prior", "random-scores"} <= set(pd.read_csv(files["frame_clips"]).run_name)
     ex = np.load(files["examples"])
     assert ex["synth__frames"].shape[1:] == (16, 64, 64, 3)
-    (tmp_path / "results" / "published.csv").write_text((ROOT / "results" / "published.csv").read_text())
     tables = write_tables(tmp_path / "results", tmp_path / "tables")
     assert "max" in tables["ablations"].read_text() and "MIL only" in tables["main"].read_text()
     figs = write_figures(tmp_path / "results", tmp_path / "figures")
@@ -96,7 +95,7 @@ def test_face_crop_figure_shows_a_scene_frame_and_a_real_photo():
 
 
 def test_claim_verdict_needs_every_comparison():
-    from tgdfer.report.claims import claim_verdict
+    from tgdfer_study.report.claims import claim_verdict
 
     assert claim_verdict(["supports", "supports"]) == "**supports**"
     assert claim_verdict(["supports", "cannot tell"]) == "cannot tell"
@@ -106,8 +105,8 @@ def test_claim_verdict_needs_every_comparison():
 
 
 def test_readme_prints_the_committed_plan():
-    from tgdfer.report.plan import load_plan, plan_markdown
-    from tgdfer.report.readme import PLAN_END, PLAN_START
+    from tgdfer_study.report.plan import load_plan, plan_markdown
+    from tgdfer_study.report.readme import PLAN_END, PLAN_START
 
     text = (ROOT / "README.md").read_text()
     block = text[text.index(PLAN_START): text.index(PLAN_END) + len(PLAN_END)]
@@ -115,7 +114,7 @@ def test_readme_prints_the_committed_plan():
 
 
 def test_readme_claims_block_is_the_claims_table():
-    from tgdfer.report.paper import CLAIMS_END, CLAIMS_START
+    from tgdfer_study.report.paper import CLAIMS_END, CLAIMS_START
 
     text = (ROOT / "README.md").read_text()
     block = text[text.index(CLAIMS_START): text.index(CLAIMS_END) + len(CLAIMS_END)]

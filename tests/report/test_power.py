@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tgdfer.report import power
+from tgdfer_study.report import power
 
 
 def test_sampling_variance_of_a_uar_difference_matches_simulation():

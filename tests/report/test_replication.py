@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tgdfer.experiments.protocol import load_protocol
+from tgdfer_study.protocol import load_protocol
 from tgdfer.paths import repo_root
 from tgdfer.report import stats
-from tgdfer.report.plan import load_plan
-from tgdfer.report.replication import PLAN_FILE, precision_table, update_readme_block, write_replication_tables
+from tgdfer_study.report.plan import load_plan
+from tgdfer_study.report.replication import PLAN_FILE, precision_table, update_readme_block, write_replication_tables
 
 
 def test_the_replication_draw_has_its_own_seed_plan_and_paired_design():
@@ -66,7 +66,6 @@ def test_replication_tables_and_readme_block(tmp_path):
     res.mkdir()
     d = np.full((5, 4), -0.05)
     _records({"tgdfer+text=none": d, "mil-only": d}).to_csv(res / "records.csv", index=False)
-    shutil.copyfile(repo_root() / "results" / "published.csv", res / "published.csv")
     (res / "design.json").write_text(json.dumps({"independent_folds": True}))
     files = write_replication_tables(res, tmp_path / "tables", repo_root() / PLAN_FILE)
     scores = files["replication_scores"].read_text()
@@ -85,7 +84,6 @@ def test_replication_tables_and_readme_block(tmp_path):
 def test_committed_replication_tables_are_what_its_records_give(tmp_path):
     res = repo_root() / "results" / "replication"
     assert (res / "records.csv").is_file(), "the replication draw's records are missing: run `make regenerate`"
-    shutil.copyfile(repo_root() / "results" / "published.csv", tmp_path / "published.csv")
     for f in ("records.csv", "design.json"):
         shutil.copyfile(res / f, tmp_path / f)
     files = write_replication_tables(tmp_path, tmp_path / "tables", repo_root() / PLAN_FILE)

@@ -105,7 +105,6 @@ def test_independent_folds_take_no_overlap_correction(tmp_path):
     vals = runs({(1, 0): 0.6, (2, 0): 0.7, (3, 0): 0.8})
     pooled = clustered(vals)
     (tmp_path / "records.csv").write_text("dataset,fold,run_name,seed,which,metric,value\n")
-    pd.DataFrame(columns=["method"]).to_csv(tmp_path / "published.csv", index=False)
     (tmp_path / "design.json").write_text(json.dumps({"independent_folds": True}))
     load_records(tmp_path)
     plain = clustered(vals)

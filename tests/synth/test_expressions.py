@@ -192,7 +192,7 @@ def test_a_class_span_sets_how_long_its_expression_lasts():
 
 def test_format3_sets_record_their_distribution():
     """A set drawn from another expressions.json is another benchmark: its manifest and default folder say which."""
-    from tgdfer.experiments.source import benchmark_dir
+    from tgdfer.synth.source import benchmark_dir
     from tgdfer.synth.expressions import expressions_sha
     from tgdfer.synth.generate import _manifest
 

@@ -41,7 +41,7 @@ def test_a_subset_of_folds_is_refused_where_it_cannot_be_one(folds, other, tmp_p
 
 
 def test_the_demo_reads_the_whole_set_where_it_is_rendered_else_renders_only_its_folds(whole, tmp_path, monkeypatch):
-    from tgdfer.experiments import source
+    from tgdfer.synth import source
 
     monkeypatch.setattr(source, "default_data_dir", lambda: tmp_path)
     settings = dict(SMALL, seed=0, min_per_class=0)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..classes import canonical_name, class_names
+from ..classes import LAYOUTS, canonical_name, class_names
 from .errors import DataError
 
 COLUMNS = ["clip_id", "path", "label", "num_frames", "split", "group"]
-DATASETS = ("dfew", "ferv39k", "mafw", "annotation", "csv")
+DATASETS = LAYOUTS                            # (declared in classes.py, shared with the run spec)
 DFEW_MEDIA = {"frames": "clip_224x224", "frames16": "clip_224x224_16f", "video": "original"}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv")

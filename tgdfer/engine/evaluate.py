@@ -8,6 +8,7 @@ generated benchmark), the localisation scores. `write_predictions` stores `predi
 """
 from __future__ import annotations
 
+import io
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,15 @@ import pandas as pd
 import torch
 
 from .. import runfolder as rf
+from ..data.dataset import ClipDataset, model_input
+from ..data.ground_truth import expressive_by_clip
+from ..data.layouts import load_split
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from ..data.dataset import model_input
 from ..metrics import clip_metrics, localisation
-from .distributed import gather
+from ..runspec import EvalSpec
+from .checkpoint import load_model
+from .device import setup_device
+from .distributed import agree, barrier, gather
 from .loaders import ShardedBatches
 
 
@@ -124,8 +130,6 @@ def assemble(batches: list[dict], root=None) -> EvalResult:
 
 def localise(res: EvalResult, root, k: int = 4) -> dict:
     """Localisation scores against the generated benchmark's ground truth ({} elsewhere)."""
-    from ..data.ground_truth import expressive_by_clip
-
     by_clip = expressive_by_clip(root)
     if by_clip is None:
         return {}
@@ -148,8 +152,6 @@ def write_predictions(run_dir: str | Path, res: EvalResult, class_names: list[st
     for j, c in enumerate(class_names):
         df[f"p_{c}"] = res.probs[:, j].round(5)
     atomic_write_text(run_dir / rf.PREDICTIONS, df.to_csv(index=False))
-    import io
-
     buf = io.BytesIO()
     np.savez_compressed(buf, clip_ids=np.array(res.clip_ids), labels=res.labels, relevance=res.relevance.astype(np.float32),
                         weights=res.weights.astype(np.float32),
@@ -158,35 +160,34 @@ def write_predictions(run_dir: str | Path, res: EvalResult, class_names: list[st
     atomic_write_bytes(run_dir / rf.RELEVANCE, buf.getvalue())
 
 
-def evaluate(checkpoint, dataset: str, root, fold: int = 1, split: str = "test", out_dir=None, views: int = 1,
-             *, crops: int = 1, batch_size: int = 32, workers: int = 2, device: str = "auto", media: str = "frames",
-             label_base: int = 1) -> EvalResult:
-    """Evaluate a saved checkpoint on a dataset fold; writes metrics and predictions to `out_dir`. Under torchrun or
-    srun the batches are shared out over the processes (the files are those of one process); the first writes."""
-    from ..data.dataset import ClipDataset
-    from ..data.layouts import load_split
-    from .checkpoint import load_model
-    from .device import setup_device
-    from .distributed import agree, barrier
+def evaluate(*args, **fields) -> EvalResult:
+    """Evaluate a saved checkpoint on a dataset fold (the fields of `runspec.EvalSpec`, in its order: checkpoint,
+    dataset, root, fold, split, out, ...); writes metrics and predictions to `out`."""
+    return run_evaluation(EvalSpec(*args, **fields))
 
-    dev, rank, world = setup_device(device)
+
+def run_evaluation(spec: EvalSpec) -> EvalResult:
+    """The evaluation an `EvalSpec` describes. Under torchrun or srun the batches are shared out over the processes
+    (the files are those of one process); the first writes them."""
+    s = spec
+    dev, rank, world = setup_device(s.device)
     model, table, err = None, None, None
     try:
-        model = load_model(checkpoint, dev)
-        table = load_split(dataset, root, fold, split, media=media, label_base=label_base)
+        model = load_model(s.checkpoint, dev)
+        table = load_split(s.dataset, s.root, s.fold, s.split, media=s.media, label_base=s.label_base)
     except Exception as e:  # noqa: BLE001 - every rank ends with it (agree)
         err = e
     agree(err, dev)
     ds = ClipDataset(table, model.cfg.frames, model.backbone.image_size, train=False, mean=model.backbone.mean,
-                     std=model.backbone.std, views=views, crops=crops, raw=True)
-    loader = torch.utils.data.DataLoader(ds, batch_sampler=ShardedBatches(len(ds), batch_size, rank, world),
-                                         num_workers=workers, pin_memory=dev.type == "cuda")
-    res = evaluate_loader(model, loader, dev, root=root)
-    out = Path(out_dir) if out_dir else Path(checkpoint).parent / f"eval-{dataset}-fold{fold}-{split}"
+                     std=model.backbone.std, views=s.views, crops=s.crops, raw=True)
+    loader = torch.utils.data.DataLoader(ds, batch_sampler=ShardedBatches(len(ds), s.batch_size, rank, world),
+                                         num_workers=s.workers, pin_memory=dev.type == "cuda")
+    res = evaluate_loader(model, loader, dev, root=s.root)
+    out = Path(s.out) if s.out else Path(s.checkpoint).parent / f"eval-{s.dataset}-fold{s.fold}-{s.split}"
     if rank == 0:
         write_predictions(out, res, model.class_names)
-        atomic_write_json(out / rf.METRICS, {"checkpoint": str(checkpoint), "dataset": dataset, "root": str(root),
-                                             "fold": fold, "split": split, "views": views, "crops": crops,
+        atomic_write_json(out / rf.METRICS, {"checkpoint": str(s.checkpoint), "dataset": s.dataset, "root": str(s.root),
+                                             "fold": s.fold, "split": s.split, "views": s.views, "crops": s.crops,
                                              **res.summary(model.class_names)})
     barrier()
     return res

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..data.dataset import ClipDataset, model_input
 from ..io import atomic_torch_save, atomic_write_json
+from .device import autocast_factory, resolve_precision
 from ..progress import progress
 from ..safe_load import safe_torch_load
 
@@ -191,3 +192,27 @@ class CachedClips(Dataset):
         return {"features": self.feats[clip, view].float(), "label": int(self.labels[clip]),
                 "clip_id": self.clip_ids[clip], "frame_index": self.idx[clip, view],
                 "view": view}
+
+
+# ----------------------------------------------------------------------------- a run's cache
+
+def cache_autocast(tc, dev):
+    """How the frozen image tower encodes the cache: bf16 where it has matrix units for it, else fp32."""
+    return autocast_factory(dev, resolve_precision("auto" if tc.cache_precision == "auto" else "fp32", dev))
+
+
+def cache_precision(tc, dev) -> str:
+    dtype = resolve_precision("auto" if tc.cache_precision == "auto" else "fp32", dev)
+    return str(dtype).replace("torch.", "") if dtype else "fp32"
+
+
+def open_cache(folder, model, cfg, dev) -> FeatureCache:
+    """The shared pool of cached views (seed 0: every run and seed reads the same pool)."""
+    return FeatureCache(folder, model, cfg.model.frames, model.backbone.image_size, seed=0,
+                        augment=cfg.train.augment, precision=cache_precision(cfg.train, dev))
+
+
+def wants_cache(model, tc) -> bool:
+    if tc.feature_cache == "on" and not model.backbone.frozen:
+        raise ValueError("feature_cache=on needs a frozen image tower (finetune=frozen)")
+    return model.backbone.frozen and tc.feature_cache in ("auto", "on")

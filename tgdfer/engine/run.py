@@ -39,7 +39,7 @@ from .checkpoint import model_state, read_checkpoint, save_checkpoint
 from .device import autocast_factory, environment, resolve_precision, setup_device
 from .distributed import agree, barrier, launcher
 from .evaluate import evaluate_loader, write_predictions
-from .feature_cache import FeatureCache
+from .feature_cache import cache_autocast, open_cache, wants_cache
 from .loaders import BatchPlan, RunData, attach_datasets, plan_batches
 from .optim import build_optimizer, lr_lambda
 from .step import apply_update, forward_backward, train_epoch
@@ -121,26 +121,11 @@ def load_tables(dataset: str, root, fold: int, media: str, label_base: int, tc, 
     return RunData(train_t, val_t, test_t, select_split, seed=seed)
 
 
-def cache_autocast(tc, dev):
-    """How the frozen image tower encodes the cache: bf16 where it has matrix units for it, else fp32."""
-    return autocast_factory(dev, resolve_precision("auto" if tc.cache_precision == "auto" else "fp32", dev))
-
-
-def cache_precision(tc, dev) -> str:
-    dtype = resolve_precision("auto" if tc.cache_precision == "auto" else "fp32", dev)
-    return str(dtype).replace("torch.", "") if dtype else "fp32"
-
-
-def open_cache(folder, model: TGDFER, cfg: Config, dev) -> FeatureCache:
-    """The shared pool of cached views (seed 0: every run and seed reads the same pool)."""
-    return FeatureCache(folder, model, cfg.model.frames, model.backbone.image_size, seed=0,
-                        augment=cfg.train.augment, precision=cache_precision(cfg.train, dev))
-
-
-def wants_cache(model: TGDFER, tc) -> bool:
-    if tc.feature_cache == "on" and not model.backbone.frozen:
-        raise ValueError("feature_cache=on needs a frozen image tower (finetune=frozen)")
-    return model.backbone.frozen and tc.feature_cache in ("auto", "on")
+def run_tables(spec: RunSpec, cfg: Config | None = None) -> RunData:
+    """The splits a run reads (train, its validation split, test), as the engine carves them for `spec`: the one
+    place they are computed, for the run itself and for whoever prepares its data (a cache warm-up)."""
+    cfg = cfg or spec.resolve_config()
+    return load_tables(spec.dataset, spec.root, spec.fold, spec.media, spec.label_base, cfg.train, spec.seed)
 
 
 def attach_optimisation(run: Run) -> Run:
@@ -190,8 +175,8 @@ def _build(spec: RunSpec, cfg: Config, dev, rank: int, world: int, verbose: bool
     plan = plan_batches(cfg.train, world, cfg.name)
     seed_everything(spec.seed, spec.deterministic)
     run_dir = run_folder(spec)
-    dataset, root, fold, seed, cache_dir = spec.dataset, spec.root, spec.fold, spec.seed, spec.cache_dir
-    data = load_tables(dataset, root, fold, spec.media, spec.label_base, cfg.train, seed)
+    dataset, cache_dir = spec.dataset, spec.cache_dir
+    data = run_tables(spec, cfg)
     model = create_model(cfg, dataset=dataset if dataset in ("dfew", "ferv39k", "mafw") else "dfew", cache_dir=cache_dir)
     model.to(dev)
     amp = resolve_precision(cfg.train.precision, dev)
@@ -382,16 +367,10 @@ def run_seconds(run: Run) -> dict:
             "test": round(run.timing.get("test", 0.0), 2)}
 
 
-def train(dataset: str = "dfew", root: str | os.PathLike = "", fold: int = 1, config: str | Config = "tgdfer-tiny",
-          variant: str = "tgdfer", overrides: dict | None = None, *, seed: int = 0, device: str = "auto",
-          run_dir: str | os.PathLike | None = None, runs_dir: str | os.PathLike | None = None, resume: bool = False,
-          media: str = "frames", label_base: int = 1, deterministic: bool = False, cache_dir: str | None = None,
-          callback=None, verbose: bool = True) -> RunResult:
-    """Train one run and evaluate it; see the module docstring. `callback(row)` sees each epoch's history row."""
-    spec = RunSpec(dataset, root, fold, config, variant, overrides or {}, seed=seed, device=device, run_dir=run_dir,
-                   runs_dir=runs_dir, resume=resume, media=media, label_base=label_base, deterministic=deterministic,
-                   cache_dir=cache_dir)
-    return run_spec(spec, callback=callback, verbose=verbose)
+def train(*args, callback=None, verbose: bool = True, **fields) -> RunResult:
+    """Train one run and evaluate it; see the module docstring. The run is `RunSpec(*args, **fields)` (its fields in
+    its order: dataset, root, fold, config, variant, overrides, ...). `callback(row)` sees each epoch's history row."""
+    return run_spec(RunSpec(*args, **fields), callback=callback, verbose=verbose)
 
 
 def run_spec(spec: RunSpec, callback=None, verbose: bool = True) -> RunResult:
@@ -429,4 +408,4 @@ def _train_run(run: Run, cfg: Config, callback, t0: float) -> RunResult:
 
 
 __all__ = ["train", "run_spec", "run_folder", "forward_backward", "apply_update", "RunSpec", "RunResult", "Run", "RunData", "build_run", "resume_run", "write_params", "train_epoch",
-           "evaluate_epoch", "save_epoch", "finish_run", "load_tables", "attach_datasets"]
+           "evaluate_epoch", "save_epoch", "finish_run", "load_tables", "run_tables", "attach_datasets"]

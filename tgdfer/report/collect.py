@@ -10,7 +10,7 @@ In: a runs folder (`runs/<dataset>/fold<k>/<run name>/seed<s>/`). Out, under `re
   dataset has frame-level ground truth; their run-level summaries are `frame_*` records;
 - `examples.npz`: the sampled frames and relevance of a few test clips of each dataset's main run,
   so that Figure 4 needs no dataset on disk.
-Published numbers (`results/published.csv`, each with its source) live beside them.
+Published numbers, each with its source, are package data (`assets/published.csv`); `report/tables.py` reads them.
 """
 from __future__ import annotations
 

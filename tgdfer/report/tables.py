@@ -1,8 +1,9 @@
-"""The paper's tables, built from records only: main results, ablations, per-class recall, frame localisation, claims.
+"""The tables of a set of runs, built from records only: main results (reported beside reproduced), ablations,
+per-class recall, frame localisation (where the data has frame-level ground truth).
 
-In: `results/records.csv`, `confusion.csv`, `frame_clips.csv` (from `collect`) and `results/published.csv`
-(published numbers with their sources). Out: `paper/tables/*.md`; a snapshot test regenerates them and compares
-them with the committed ones.
+In: `records.csv`, `confusion.csv`, `frame_clips.csv` (from `collect`) and the published numbers with their sources
+(`assets/published.csv`). Out: `<out>/*.md` (`python -m tgdfer tables`: build/tables by default). The study's paper
+adds its claims and plans to these (`tgdfer_study.report.paper`).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pandas as pd
 from ..config import load_variants
 from ..io import atomic_write_text
 from . import stats
-from .claims import claims_table, rule as claims_rule
-from .plan import load_plan, plan_markdown
+from tgdfer_study.report.claims import claims_table, rule as claims_rule
+from tgdfer_study.report.plan import load_plan, plan_markdown
 from .frames import DEFINITIONS, FLOOR_NAMES
 
 
@@ -69,7 +70,7 @@ def _folds_note(dataset: str, folds: int, seeds: int = 1) -> str:
             + runs)
 
 
-def _md(df: pd.DataFrame) -> str:
+def markdown_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
@@ -81,8 +82,6 @@ def chance(rec: pd.DataFrame, confusion: pd.DataFrame, dataset: str) -> tuple[st
     most frequent class), from TG-DFER's confusion counts, mean over folds; for WAR under DFEW's class frequencies
     (balanced test splits), DFEW's largest class share."""
     if len(rec) and stats.war_key(rec, dataset) == "war_dfew":
-        from ..classes import dfew_frequencies
-
         n_classes = len(dfew_frequencies())
         return f"{100 / n_classes:.1f}", f"{100 * max(dfew_frequencies().values()):.1f}"
     conf = confusion[(confusion.dataset == dataset) & (confusion.run_name == REF)] if len(confusion) else confusion
@@ -117,7 +116,7 @@ def _reproduced_rows(rec: pd.DataFrame, confusion: pd.DataFrame, ds: str) -> lis
                      "Δ UAR to TG-DFER": _delta(rec, run_name, "uar", ds) if folds else "-",
                      "Δ WAR to TG-DFER": _delta(rec, run_name, stats.war_key(rec, ds), ds) if folds else "-",
                      "source": "TG-DFER's tables are not available to this project" if run_name == REF and ds in ("dfew", "ferv39k")
-                     else ("results/records.csv" if folds else "-"), "_ds": ds})
+                     else ("records.csv" if folds else "-"), "_ds": ds})
     if _n_folds(rec, REF, ds)[0]:
         uar, war = chance(rec, confusion, ds)
         rows.append({**{k: "-" for k in rows[0]}, "method": "chance (UAR: 1/C; WAR: majority-class share)",
@@ -150,11 +149,7 @@ def variant_rows(rec: pd.DataFrame, variants: dict, dataset: str | None = None) 
     if dataset is None and not abl:
         return None, []
     ds = dataset or rec[rec.run_name.isin(abl)].dataset.mode().iloc[0]
-    from ..config import load_config
-
     ref = rec[(rec.dataset == ds) & (rec.run_name == REF)]
-    from ..config import list_configs
-
     config = ref.config.mode().iloc[0] if "config" in ref and len(ref) else "tgdfer-tiny"     # the records' own config
     config = config if config in list_configs() else "tgdfer-tiny"       # records of a config file outside the package
     default, have, rows = load_config(config).model, set(rec[rec.dataset == ds].run_name), []
@@ -259,16 +254,20 @@ def per_class_table(rec: pd.DataFrame, class_names: list[str], confusion: pd.Dat
 
 def use_design_of(results: str | Path) -> None:
     """Set the intervals' design (`stats.use_design`) from the records' `design.json`: independent folds or not."""
-    import json
-
     design = Path(results) / "design.json"
     stats.use_design(design.is_file() and json.loads(design.read_text()).get("independent_folds", False))
+
+
+def published() -> pd.DataFrame:
+    """The published numbers the main table shows beside the reproduced ones, each with its source (package data)."""
+    with resources.as_file(resources.files("tgdfer.assets").joinpath("published.csv")) as path:
+        return pd.read_csv(path)
 
 
 def load_records(results: str | Path) -> dict:
     """The records and what goes with them; sets the intervals' design from `design.json` (see `stats.use_design`)."""
     results = Path(results)
-    out = {"records": pd.read_csv(results / "records.csv"), "published": pd.read_csv(results / "published.csv")}
+    out = {"records": pd.read_csv(results / "records.csv"), "published": published()}
     use_design_of(results)
     for name in ("confusion", "history", "frame_clips"):
         p = results / f"{name}.csv"
@@ -314,45 +313,30 @@ def _localisation_md(rec: pd.DataFrame, variants: dict) -> str | None:
             "folds and seeds (rows on one seed a fold are paired with TG-DFER's seed-0 runs).\n")
     if not rec.metric.str.startswith("frame_").any():
         text += ("\nThese records hold no frame-evidence scores (written before `collect` computed them): "
-                 "run `python -m tgdfer collect` on the run folders, then `python -m tgdfer paper`.\n")
+                 "run `python -m tgdfer collect` on the run folders, then `python -m tgdfer tables`.\n")
     for d in DEFINITIONS:
-        text += f"\n### Frame evidence: {d}\n\n" + _md(localisation_table(rec, variants, ds, d))
+        text += f"\n### Frame evidence: {d}\n\n" + markdown_table(localisation_table(rec, variants, ds, d))
     return text
 
 
 def write_tables(results: str | Path, out: str | Path) -> dict[str, Path]:
-    """Regenerate the markdown tables under `out` (paper/tables) from the records in `results`."""
-    from ..classes import class_names
-
+    """The markdown tables under `out` from the records in `results` (`collect`'s folder)."""
     r = load_records(results)
     rec, conf, out = r["records"], r["confusion"], Path(out)
     main = main_table(rec, r["published"], conf)
     files = {"main": atomic_write_text(out / "main_results.md", (
-        f"Reproduced rows: last epoch, UAR and WAR in %; {stats.method()}. {stats.PAIRED}. {_chance_note(rec)}\n\n" + _md(main)))}
+        f"Reproduced rows: last epoch, UAR and WAR in %; {stats.method()}. {stats.PAIRED}. {_chance_note(rec)}\n\n" + markdown_table(main)))}
     abl, note = ablation_table(rec, load_variants(), conf)
     if len(abl):
         files["ablations"] = atomic_write_text(out / "ablations.md", (
             f"Ablations ({note}); UAR, WAR and frame AUC in %; {stats.method()}. {stats.PAIRED}. {_chance_note(rec)} "
             "Frame AUC: the `score` definition of `localisation.md` (ROC-AUC of the labelled class's per-frame score "
-            "against the expressive frames); '-' where a variant has no per-frame class evidence.\n\n" + _md(abl)))
+            "against the expressive frames); '-' where a variant has no per-frame class evidence.\n\n" + markdown_table(abl)))
     loc = _localisation_md(rec, load_variants())
     if loc is not None:
         files["localisation"] = atomic_write_text(out / "localisation.md", loc)
-    if rec.run_name.str.startswith("tgdfer+").any():
-        plan = load_plan()
-        files["claims"] = atomic_write_text(out / "claims.md", claims_rule(plan) + "\n\n" + _md(claims_table(rec, plan=plan)))
-        files["analysis_plan"] = atomic_write_text(out / "analysis_plan.md", plan_markdown(plan))
-    from .training_size import curve_table
-
-    curve = curve_table(rec)
-    if len(curve):
-        files["training_size"] = atomic_write_text(out / "training_size.md", (
-            "Training-size curve (secondary in the analysis plan: no vote): UAR in % when each fold's training draw is cut "
-            "to a share (stratified by class; the same clips for every variant and seed of a fold), last epoch; "
-            f"{stats.method()}; TG-DFER minus a control paired by fold and seed, * where its unadjusted interval "
-            "excludes 0. The 100% row is the primary runs of the curve's seeds.\n\n" + _md(curve)))
     pc = per_class_table(rec, class_names("dfew"), conf)
     files["per_class"] = atomic_write_text(out / "per_class.md", (
         f"TG-DFER per-class recall, UAR and WAR (last epoch, in %); {stats.method()}. {_chance_note(rec)} "
-        "Frame localisation: `localisation.md`.\n\n" + _md(pc)))
+        "Frame localisation: `localisation.md`.\n\n" + markdown_table(pc)))
     return files

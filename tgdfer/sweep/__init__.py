@@ -1,1 +1,1 @@
-"""The sweep: the plan of runs (TG-DFER, the baselines, the ablations) and its execution over GPUs or a cluster."""
+"""The sweep: the plan of runs and its execution over the GPUs of a machine or a SLURM job array."""

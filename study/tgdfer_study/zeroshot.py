@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine.zeroshot import zero_shot
-from ..io import atomic_write_json
-from ..paths import resolve
+from tgdfer.engine.zeroshot import zero_shot
+from tgdfer.io import atomic_write_json
+from tgdfer.paths import resolve
 from .protocol import PROTOCOL
-from .source import resolve_dataset
+from tgdfer.synth.source import resolve_dataset
 
 
 def run_zeroshot(root: str = "", config: str = PROTOCOL.config, out: str | Path = "results/zeroshot.json") -> dict:

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_write_json, atomic_write_text
-from ..report import power
-from ..report.class_difficulty import class_recall, class_recall_markdown
-from ..report.frames import has_frame_evidence, run_clips, sampled_truth
-from ..report.runs import load_run
-from ..sweep.plan import PlannedRun
-from .pool import check_failures, run_pool, spec_of, warm_cache
+from tgdfer.io import atomic_write_json, atomic_write_text
+from .report import power
+from .report.class_difficulty import class_recall, class_recall_markdown
+from tgdfer.report.frames import has_frame_evidence, run_clips, sampled_truth
+from tgdfer.report.runs import load_run
+from tgdfer.sweep.plan import PlannedRun
+from .run_pool import check_failures, run_pool, spec_of
+from .cache_service import warm_cache
 
 # The primary comparisons of the analysis plan (paper/analysis_plan.json) that pair TG-DFER with a trained variant:
 # no text and the permuted descriptions (text), no visual prompt, no temporal network, MIL-only. The plan's floors
@@ -75,7 +76,7 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
     """Train the pairs (reusing finished runs), then write power.json, power_pairs.csv and power.md into `out`.
     `draw`: the protocol's name of the development draw at `root`, kept in the JSON and in a pairs column, so that
     studies of several draws can be pooled (`resummarise`)."""
-    from ..engine.run import run_folder
+    from tgdfer.engine.run import run_folder
 
     t0 = time.time()
     cache = Path(runs_dir) / "synth" / "cache"
@@ -139,7 +140,7 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
     if len(pairs[["draw", "fold", "seed", "comparison", "metric"]].drop_duplicates()) != len(pairs):
         raise ValueError(f"{', '.join(map(str, paths))}: the same draw, fold, seed and comparison twice; pool studies "
                          "of different draws (or different folds of one)")
-    from ..paths import repo_root
+    from tgdfer.paths import repo_root
 
     inside = [p.resolve() for p in paths]                        # named relative to the repository where inside it
     result = {"studies": [str(p.relative_to(repo_root())) if p.is_relative_to(repo_root()) else str(p) for p in inside],
@@ -147,7 +148,7 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
               "folds": int(len(keys)), "seeds": sorted({int(s) for s in pairs["seed"]}),
               "config": bases[0].get("config"), **summarise(pairs, grid)}
     if all(b.get("class_recall") for b in bases):
-        from ..report.class_difficulty import pool_class_recall
+        from .report.class_difficulty import pool_class_recall
 
         result["class_recall"] = pool_class_recall([b["class_recall"] for b in bases])
     return write_study(out, result, pairs)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import atomic_write_bytes, atomic_write_text
-from .collect import collect
+from tgdfer.io import atomic_write_bytes, atomic_write_text
+from tgdfer.report.collect import collect
 
 SORT = {"records": ["dataset", "run_name", "fold", "seed", "which", "metric"],
         "confusion": ["dataset", "run_name", "fold", "seed"],

@@ -82,8 +82,8 @@ def predict(path, checkpoint, out=None, device: str = "auto", faces: bool = True
     import matplotlib.pyplot as plt
 
     from ..report.figures import frame_strip
-    from ..engine.checkpoint import model_from, read_checkpoint
-    from ..engine.device import resolve_device
+    from .checkpoint import model_from, read_checkpoint
+    from .device import resolve_device
 
     path = Path(path)
     if checkpoint is None and model is None:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import repo_root
+from tgdfer.paths import repo_root
 
 PLAN = "paper/analysis_plan.json"
 METRICS = ("uar", "frame_auc_contrastive", "frame_auc_score", "war_dfew")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import atomic_write_text
-from ..paths import repo_root
-from ..sweep.plan import expand
+from tgdfer.io import atomic_write_text
+from tgdfer.paths import repo_root
+from tgdfer.sweep.plan import expand
 
 GRID = {"train.epochs": (4, 6, 8), "model.tau_r": (1.0, 5.0)}
 DESIGN_GRID = {"model.prompt_residual": ("plain", "centred")}        # `tune --design`: a design switch
@@ -31,7 +31,7 @@ RULE = ("highest mean validation UAR; settings within 1 point of it are tied, an
 
 def tune_one(job: dict) -> dict:
     """One tuning run: train on the fold's training split minus validation, score the validation split."""
-    from .pool import validation_run
+    from .tuning_store import validation_run
 
     over = {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
     scores = validation_run("dfew", job["root"], job["cache"], job["fold"], job["seed"], config="tgdfer-tiny",
@@ -41,7 +41,7 @@ def tune_one(job: dict) -> dict:
 
 def describe(job: dict) -> dict:
     """What decides a tuning run (the key of its stored row): the draw's folder, the resolved config, fold, seed."""
-    from .pool import tuning_config
+    from .tuning_store import tuning_config
 
     over = {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
     return {"runner": "tune", "draw": Path(job["root"]).name, "config": tuning_config("tgdfer-tiny", "tgdfer", over),
@@ -50,7 +50,7 @@ def describe(job: dict) -> dict:
 
 def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:
     """Mean validation scores of each setting and the chosen one (see RULE)."""
-    from ..report.stats import clustered
+    from tgdfer.report.stats import clustered
 
     keys = [k.split(".")[-1] for k in grid]
     rows = []
@@ -71,10 +71,11 @@ def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:
 def run_tuning(clips: int | None = None, size: int | None = None, min_per_class: int | None = None,
                folds=(1, 2), seeds=(0, 1), val_fraction: float = 0.2, out: str | Path | None = None, *, workers: int | None = None,
                grid: dict = GRID, name: str = "tuning") -> pd.DataFrame:
-    from ..paths import default_runs_dir
-    from .pool import map_stored, warm_cache
+    from tgdfer.paths import default_runs_dir
+    from .tuning_store import map_stored
+    from .cache_service import warm_cache
     from .protocol import PROTOCOL
-    from .source import resolve_dataset
+    from tgdfer.synth.source import resolve_dataset
 
     t0 = time.time()
     layout, root = resolve_dataset("synth", "", clips=clips or PROTOCOL.clips, size=size or PROTOCOL.size,

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .frames import DEFINITIONS, FLOOR_NAMES
-from .tables import DATASET_NAMES, REF, load_records, variant_rows
+from tgdfer.report.frames import DEFINITIONS, FLOOR_NAMES
+from tgdfer.report.tables import DATASET_NAMES, REF, load_records, variant_rows
 
 
 def _save(fig, path: Path, **kw) -> Path:
@@ -23,7 +23,7 @@ def _save(fig, path: Path, **kw) -> Path:
 
 
 def _confusion_figure(conf: pd.DataFrame, out: Path) -> dict[str, Path]:
-    from .figures import confusion_panels
+    from tgdfer.report.figures import confusion_panels
 
     if not len(conf):
         return {}
@@ -40,7 +40,7 @@ def _confusion_figure(conf: pd.DataFrame, out: Path) -> dict[str, Path]:
 
 
 def _relevance_figures(ex: dict, out: Path) -> dict[str, Path]:
-    from .figures import frame_strip
+    from tgdfer.report.figures import frame_strip
 
     files = {}
     for ds in sorted({k.split("__")[0] for k in ex}):
@@ -85,8 +85,8 @@ def _curves_figure(hist: pd.DataFrame, out: Path) -> dict[str, Path]:
 
 def _frame_auc_figure(rec: pd.DataFrame, clips: pd.DataFrame, out: Path) -> dict[str, Path]:
     """Per-clip frame AUC of every variant with frame evidence, the floors below (pooled over folds and seeds)."""
-    from ..config import load_variants
-    from .figures import frame_auc_boxes
+    from tgdfer.config import load_variants
+    from tgdfer.report.figures import frame_auc_boxes
 
     if not len(clips):
         return {}
@@ -132,8 +132,8 @@ def write_crop_figure(out: str | Path) -> Path:
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from ..config import CROP_SCALE
-    from .figures import crop_comparison, crop_examples
+    from tgdfer.config import CROP_SCALE
+    from tgdfer.report.figures import crop_comparison, crop_examples
 
     fig = crop_comparison(crop_examples(), [(1.4, "crop 1.4 x box: before\n(the old --margin 0.2)"),
                                             (CROP_SCALE, f"crop {CROP_SCALE} x box: the default\n(--crop-scale, DFEW-like)")])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import stats
+from tgdfer.report import stats
 from .decide import decide, holm, p_value
 from .plan import PLAN, RUN_NAMES, AnalysisPlan, load_plan
 

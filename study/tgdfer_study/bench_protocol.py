@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ..engine.device import machine
+from tgdfer.engine.device import machine
 
 
 def _median_ms(fn, iters: int, warmup: int = 3) -> float:
@@ -36,7 +36,7 @@ def _median_ms(fn, iters: int, warmup: int = 3) -> float:
 
 def _protocol_run(root: str, cache: str, out: Path) -> dict:
     """One real run of the demo protocol (TG-DFER, fold 1, seed 0) through the one-run path."""
-    from ..engine.run import train
+    from tgdfer.engine.run import train
 
     t = time.perf_counter()
     r = train("dfew", root, 1, "tgdfer-tiny", "tgdfer", {}, seed=0, run_dir=out / "run", cache_dir=cache,
@@ -50,9 +50,9 @@ def _protocol_run(root: str, cache: str, out: Path) -> dict:
 
 def _batches(root: str, cache: str, n: int) -> tuple:
     """A built run of the demo protocol (not trained) and n of its training batches."""
-    from ..config import load_config
-    from ..engine.run import build_run
-    from ..runspec import RunSpec
+    from tgdfer.config import load_config
+    from tgdfer.engine.run import build_run
+    from tgdfer.runspec import RunSpec
 
     cfg = load_config("tgdfer-tiny")
     run = build_run(RunSpec("dfew", root, 1, cfg, device="cpu", cache_dir=cache), cfg, verbose=False)   # writes nothing
@@ -68,8 +68,8 @@ def profile_step(run, batches) -> list[dict]:
     """Share of a training step per part (forward of each module, backward, optimizer, data)."""
     from torch.profiler import ProfilerActivity, profile, record_function
 
-    from ..engine.run import optimizer_step
-    from ..model.losses import tgdfer_loss
+    from tgdfer.engine.run import optimizer_step
+    from tgdfer.model.losses import tgdfer_loss
 
     model, hooks = run.model, []
     for name in ("temporal", "text_labels", "visual_prompt", "mil"):
@@ -119,7 +119,7 @@ def _stacked_step(run, K: int, dtype=None):
     """A step of K stacked copies of the model (vmap over members), as a batched path would take it."""
     from torch.func import functional_call, grad_and_value, vmap
 
-    from ..model.losses import tgdfer_loss
+    from tgdfer.model.losses import tgdfer_loss
 
     model = run.model
     params = {n: torch.stack([p.detach().clone() for _ in range(K)]) for n, p in model.named_parameters()
@@ -149,8 +149,8 @@ def _stacked_step(run, K: int, dtype=None):
 
 def path_step_times(run, batches, members=(3, 15), compile_: bool = False, iters: int = 15) -> list[dict]:
     """Milliseconds per member and step for each path, on the same batches."""
-    from ..engine.optim import param_groups
-    from ..model.losses import tgdfer_loss
+    from tgdfer.engine.optim import param_groups
+    from tgdfer.model.losses import tgdfer_loss
 
     model, cfg = run.model, run.cfg
     x, y = batches[0]["features"], batches[0]["label"]
@@ -198,9 +198,9 @@ def run_protocol(out: str | Path | None = None, compile_: bool = False, clips: i
     import json
     import tempfile
 
-    from ..paths import default_runs_dir
-    from .pool import warm_cache
-    from .source import resolve_dataset
+    from tgdfer.paths import default_runs_dir
+    from .cache_service import warm_cache
+    from tgdfer.synth.source import resolve_dataset
 
     torch.set_num_threads(1)
     layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=0)

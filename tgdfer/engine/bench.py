@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..engine.device import machine
+from .device import machine
 
 DEFAULT_BATCH = {"cpu": {"tgdfer-tiny": 16, "tgdfer-b32": 8, "tgdfer-b16": 4},
                  "cuda": {"tgdfer-tiny": 64, "tgdfer-b32": 48, "tgdfer-b16": 48}}     # cuda: the configs' own batch
@@ -56,7 +56,7 @@ def matmul_peak(dev: torch.device, dtype: torch.dtype, iters: int = 5) -> float:
 
 
 def _autocast(dev: torch.device, precision: str):
-    from ..engine.device import autocast_factory, resolve_precision
+    from .device import autocast_factory, resolve_precision
 
     return autocast_factory(dev, resolve_precision(precision, dev))
 
@@ -65,8 +65,8 @@ def _model_worker(args: dict) -> dict:
     """Measure one config at one precision (runs in its own process): the engine's own training step (its
     forward/backward and its update with the optimizer the config trains with), with the image tower trainable."""
     from ..config import load_config
-    from ..engine.optim import build_optimizer
-    from ..engine.run import apply_update, forward_backward
+    from .optim import build_optimizer
+    from .run import apply_update, forward_backward
     from ..model import create_model, model_report
 
     torch.set_num_threads(args["threads"])
@@ -262,9 +262,9 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
     import pandas as pd
 
     from ..config import load_config
-    from ..engine.feature_cache import CachedClips
-    from ..engine.optim import build_optimizer
-    from ..engine.run import apply_update, forward_backward
+    from .feature_cache import CachedClips
+    from .optim import build_optimizer
+    from .run import apply_update, forward_backward
     from ..model import create_model
 
     dev = torch.device(device)
@@ -298,7 +298,7 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
 
 def run(configs=("tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"), device: str = "auto", precisions=None, iters: int = 3,
         data: bool = True, cache_epoch: bool = True, out: str | os.PathLike | None = None, *, label: str = "", batch: int | None = None) -> dict:
-    from ..engine.device import resolve_device
+    from .device import resolve_device
 
     dev = resolve_device(device)
     precisions = precisions or (["fp32", "bf16"] if dev.type == "cpu" else ["bf16", "fp16"])

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from . import stats
+from tgdfer.report import stats
 
 SUFFIX = re.compile(r"\+train_fraction=([0-9.]+)$")
 CURVE_RUNS = {"tgdfer": "TG-DFER", "tgdfer+text=none": "no text",

@@ -18,14 +18,14 @@ def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, vide
                   folds: tuple = ()) -> Path:
     """The default folder of a benchmark: named by its settings and the generator's format, so that a set made
     by an older generator is kept beside the new one, never overwritten. `folds`: a set of only these folds."""
-    from ..synth.generate import GenerateConfig, format_version
+    from .generate import GenerateConfig, format_version
 
     tail = (f"-m{min_per_class}" if min_per_class else "") + (f"-t{test_per_class}" if test_per_class else "") \
         + ("-i" if independent else "") + ("-f" + "".join(str(k) for k in sorted(folds)) if folds else "") \
         + ("" if videos else "-novideo")
     version = format_version(GenerateConfig(expressions=expressions))
     if expressions == "distribution":        # drawn from expressions.json: a changed file is another benchmark
-        from ..synth.expressions import expressions_sha
+        from .expressions import expressions_sha
 
         tail += f"-x{expressions_sha()[:8]}"
     return default_data_dir() / f"synth-c{clips}-s{size}-seed{seed}{tail}-v{version}"
@@ -38,12 +38,12 @@ def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 
     """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated. `folds` (with
     `independent`): only these folds are needed; the whole set is used where it is already rendered, else a set of
     only these folds is (its clips are the whole set's clips of those folds, to the byte)."""
-    from ..synth.generate import GenerateConfig, generate
+    from .generate import GenerateConfig, generate
 
     if dataset not in LAYOUTS:
         raise ValueError(f"dataset must be one of {', '.join(LAYOUTS)} (got {dataset!r})")
     if dataset == "synth":
-        from ..synth.generate import is_complete
+        from .generate import is_complete
 
         if root and is_complete(resolve(root)):        # an existing benchmark is used as it is
             return "dfew", resolve(root)

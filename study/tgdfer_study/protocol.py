@@ -1,6 +1,6 @@
 """The evidence protocol as data: the benchmark's settings, its draws, and which folds and seeds each kind of run gets.
 
-In: `configs/protocol.json` (or another file of the same shape). Out: a `Protocol`. A draw is one rendering of the
+In: `tgdfer_study/protocol.json` (or another file of the same shape). Out: a `Protocol`. A draw is one rendering of the
 generated benchmark from its own generator seed (so its own identities and clips): the development draw takes every
 choice; the evaluation draw is sealed, and `Protocol.benchmark('evaluation')` refuses to render or run it until the
 analysis plan file exists in the repository.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ..paths import repo_root
+from tgdfer.paths import repo_root
 
 
 class SealedDrawError(ValueError):
@@ -45,7 +45,7 @@ class Draw:
 
     def planned_runs(self, folds) -> list:
         """The draw's own design as `PlannedRun`s, TG-DFER's first (the reference of every pair)."""
-        from ..sweep.plan import PlannedRun
+        from tgdfer.sweep.plan import PlannedRun
 
         kind = (lambda r: "main" if r.variant == "tgdfer" and not r.overrides else
                 "ablation" if r.variant == "tgdfer" else "baseline")
@@ -133,7 +133,7 @@ class Protocol:
 
     def generate_config(self, draw: str = "development", seed: int | None = None):
         """The generator's settings of a draw (what `benchmark` renders); `seed`: one of its parts' instead."""
-        from ..synth.generate import GenerateConfig
+        from tgdfer.synth.generate import GenerateConfig
 
         return GenerateConfig(clips=self.clips, size=self.size, seed=self._seed(draw, seed),
                               min_per_class=self.min_per_class, videos=self.videos, expressions=self.expressions,
@@ -141,7 +141,7 @@ class Protocol:
 
     def benchmark(self, draw: str = "development", workers: int | None = None, seed: int | None = None):
         """(layout, root) of a draw of the generated benchmark, rendered on first use; `seed`: one of its parts."""
-        from .source import resolve_dataset
+        from tgdfer.synth.source import resolve_dataset
 
         return resolve_dataset("synth", "", clips=self.clips, size=self.size, seed=self._seed(draw, seed),
                                min_per_class=self.min_per_class, videos=self.videos, workers=workers,
@@ -158,8 +158,8 @@ class Protocol:
 
 
 def load_protocol(path: str | Path | None = None) -> Protocol:
-    """The protocol of `configs/protocol.json`, or of the file given."""
-    text = Path(path).read_text() if path else resources.files("tgdfer.configs").joinpath("protocol.json").read_text()
+    """The protocol of `tgdfer_study/protocol.json`, or of the file given."""
+    text = Path(path).read_text() if path else resources.files("tgdfer_study").joinpath("protocol.json").read_text()
     raw = json.loads(text)
     b = raw["benchmark"]
     return Protocol(config=raw["config"], clips=b["clips"], size=b["size"], min_per_class=b["min_per_class"],

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as st
 
-from .stats import LEVEL, Estimate
+from tgdfer.report.stats import LEVEL, Estimate
 
 VERDICTS = ("supports", "contradicts", "no effect larger than the margin", "cannot tell")
 
