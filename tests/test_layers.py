@@ -14,10 +14,11 @@ from pathlib import Path
 import tgdfer
 import tgdfer_study
 
+
 PKG = Path(tgdfer.__file__).parent
 STUDY = Path(tgdfer_study.__file__).parent
 ENTRY = {"cli", "notebook", "__init__", "__main__"}
-RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3, "sweep": 3.5}     # helpers 0, entry points 5
+RANK = {"model": 1, "data": 1, "synth": 2, "engine": 3, "report": 3, "sweep": 3.5, "inference": 4}   # helpers 0, entry 5
 HELPER_RANK = {"params": 0, "runspec": 0.5}
 # the study's parts that its runners share; a runner (demo, tune, tune_equal, power_study, zeroshot, bench_protocol,
 # cli) never imports another runner
@@ -159,7 +160,7 @@ def _unexplained(p: Path, lines: list[str], group: list) -> list[str]:
 
 
 def test_every_layer_folder_says_what_it_holds():
-    for folder in ("model", "data", "synth", "engine", "report", "sweep"):
+    for folder in ("model", "data", "synth", "engine", "report", "sweep", "inference"):
         doc = ast.get_docstring(ast.parse((PKG / folder / "__init__.py").read_text()))
         assert doc and len(doc.splitlines()) == 1, folder
 

@@ -49,12 +49,30 @@ def test_train_and_evaluate_notebooks_with_other_parameters(tmp_path, synth_root
     assert (run / "confusion.png").is_file()
 
 
-def test_the_evaluation_notebook_repeats_the_run_parameters_exactly():
-    from tgdfer.notebook import declared, run_parameters
+def _literal(text: str):
+    import ast
 
-    shared = run_parameters("04_evaluate")                      # raises if 04 declares one unlike 03
-    train = declared("03_train")
-    assert set(shared) == set(train)                            # all 22 of them, with 03's types and defaults
+    return ast.literal_eval(text)
+
+
+def test_every_parameters_cell_is_what_the_package_declares():
+    """Each notebook's parameters: the names and types the package declares (the run spec's fields, the switches, the
+    few notebook-only ones), and the package's default unless the notebook names it as its quick-run setting."""
+    from tgdfer.notebook import NOTEBOOKS, declarations
+    from tgdfer_study.notebooks import NOTEBOOKS as STUDY
+
+    for name, spec in NOTEBOOKS.items():
+        cell, want = pm.inspect_notebook(str(NB / f"{name}.ipynb")), declarations(name)
+        assert list(cell) == list(want) or set(cell) == set(want), (name, sorted(set(cell) ^ set(want)))
+        for k, v in cell.items():
+            assert v["inferred_type_name"] == want[k]["type"].__name__, (name, k)
+            default = _literal(v["default"])
+            if k not in spec["quick"] and want[k]["default"] is not None:
+                assert default == want[k]["default"] or (default == "" and want[k]["default"] is None), (name, k)
+    for name, spec in STUDY.items():
+        cell = pm.inspect_notebook(str(NB / f"{name}.ipynb"))
+        assert {k: (v["inferred_type_name"], _literal(v["default"])) for k, v in cell.items()} == \
+            {k: (t.__name__, d) for k, (t, d, _) in spec.items()}, name
 
 
 def test_an_unknown_parameter_stops_the_notebook(tmp_path):
@@ -74,8 +92,8 @@ def _papermill_calls(text: str):
 def test_parameter_names_in_scripts_exist_in_the_notebooks():
     """papermill only warns about an unknown `-p` name; here every name used anywhere must exist."""
     declared = {p.stem: set(pm.inspect_notebook(str(p))) for p in NB.glob("*.ipynb")}
-    sources = [ROOT / "Makefile", ROOT / "README.md", *ROOT.glob("paper/*.sh"), *ROOT.glob("tgdfer/**/*.py"),
-               *NB.glob("*.ipynb")]
+    sources = [ROOT / "Makefile", ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("paper/*.sh"),
+               *ROOT.glob("tgdfer/**/*.py"), *NB.glob("*.ipynb")]
     seen = 0
     for src in sources:
         if not src.is_file():

@@ -16,6 +16,7 @@ is a separate package of the checkout, `tgdfer_study`, which this package never 
 import warnings
 from importlib import import_module
 
+
 __version__ = "0.1.0"
 
 # open_clip's dependencies import tqdm.auto, which warns in notebooks without ipywidgets; tgdfer uses plain tqdm
@@ -25,7 +26,7 @@ _API = {
     "create_model": "tgdfer.model", "model_report": "tgdfer.model", "load_model": "tgdfer.engine.checkpoint",
     "load_split": "tgdfer.data.layouts", "ClipDataset": "tgdfer.data.dataset", "prepare": "tgdfer.data.prepare",
     "generate": "tgdfer.synth.generate", "train": "tgdfer.engine.run", "evaluate": "tgdfer.engine.evaluate",
-    "predict": "tgdfer.engine.predict", "sweep_runs": "tgdfer.sweep.launch", "collect": "tgdfer.report.collect",
+    "predict": "tgdfer.inference.predict", "sweep_runs": "tgdfer.sweep.launch", "collect": "tgdfer.report.collect",
     "write_tables": "tgdfer.report.tables",
 }
 __all__ = sorted(_API)

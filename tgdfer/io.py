@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import torch
+
 
 def _umask() -> int:
     old = os.umask(0)
@@ -46,6 +48,5 @@ def atomic_write_json(path, obj) -> Path:
 
 
 def atomic_torch_save(path, obj) -> Path:
-    import torch
 
     return _atomic(path, lambda f: torch.save(obj, f))

@@ -8,7 +8,7 @@ decided by the data layer) and its resolved `Config`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from . import runfolder as rf

@@ -11,11 +11,11 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import torch
 
 
 class UnreadableFileError(ValueError):
     """A file the safe loader could not load; `.path` names it."""
-
     def __init__(self, message: str, path: str | Path | None = None):
         super().__init__(message)
         self.path = None if path is None else Path(path)
@@ -46,8 +46,6 @@ def safe_torch_load(path: str | Path, numpy_arrays: bool = False):
     Raises `UnsafeFileError` (the file holds other objects: a class, a function, a command) or
     `DamagedFileError` (truncated, not a torch file), each naming the file and what to do.
     """
-    import torch
-
     path = Path(path)
     try:
         if numpy_arrays:
@@ -72,8 +70,6 @@ def safe_torch_load(path: str | Path, numpy_arrays: bool = False):
 
 def _unsafe_globals(path: Path) -> list[str]:
     """The names of the objects the safe loader refused (read without executing anything)."""
-    import torch
-
     try:
         return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
     except Exception:                                        # the list is a courtesy: never fail on it
@@ -82,8 +78,6 @@ def _unsafe_globals(path: Path) -> list[str]:
 
 def to_plain(obj):
     """A copy of `obj` with NumPy scalars and arrays made plain Python values or tensors (safe to load)."""
-    import torch
-
     if isinstance(obj, dict):
         return {to_plain(k): to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -100,8 +94,6 @@ def to_plain(obj):
 
 def numpy_rng_state() -> dict:
     """NumPy's global random state as tensors and plain values (`np.random.get_state()` holds an array)."""
-    import torch
-
     name, keys, pos, has_gauss, cached = np.random.get_state()
     return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
             "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}

@@ -14,13 +14,27 @@ measured rest of a run). Every figure is measured in the same run, on the same m
 """
 from __future__ import annotations
 
+import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
+from torch.func import functional_call, grad_and_value, vmap
+from torch.profiler import ProfilerActivity, profile, record_function
 
+from tgdfer.config import load_config
 from tgdfer.engine.device import machine
+from tgdfer.engine.optim import param_groups
+from tgdfer.engine.run import build_run, optimizer_step, train
+from tgdfer.model.losses import tgdfer_loss
+from tgdfer.paths import default_runs_dir
+from tgdfer.runspec import RunSpec
+from tgdfer.synth.source import resolve_dataset
+
+from .cache_service import warm_cache
 
 
 def _median_ms(fn, iters: int, warmup: int = 3) -> float:
@@ -36,8 +50,6 @@ def _median_ms(fn, iters: int, warmup: int = 3) -> float:
 
 def _protocol_run(root: str, cache: str, out: Path) -> dict:
     """One real run of the demo protocol (TG-DFER, fold 1, seed 0) through the one-run path."""
-    from tgdfer.engine.run import train
-
     t = time.perf_counter()
     r = train("dfew", root, 1, "tgdfer-tiny", "tgdfer", {}, seed=0, run_dir=out / "run", cache_dir=cache,
               verbose=False)
@@ -50,10 +62,6 @@ def _protocol_run(root: str, cache: str, out: Path) -> dict:
 
 def _batches(root: str, cache: str, n: int) -> tuple:
     """A built run of the demo protocol (not trained) and n of its training batches."""
-    from tgdfer.config import load_config
-    from tgdfer.engine.run import build_run
-    from tgdfer.runspec import RunSpec
-
     cfg = load_config("tgdfer-tiny")
     run = build_run(RunSpec("dfew", root, 1, cfg, device="cpu", cache_dir=cache), cfg, verbose=False)   # writes nothing
     batches = []
@@ -66,11 +74,6 @@ def _batches(root: str, cache: str, n: int) -> tuple:
 
 def profile_step(run, batches) -> list[dict]:
     """Share of a training step per part (forward of each module, backward, optimizer, data)."""
-    from torch.profiler import ProfilerActivity, profile, record_function
-
-    from tgdfer.engine.run import optimizer_step
-    from tgdfer.model.losses import tgdfer_loss
-
     model, hooks = run.model, []
     for name in ("temporal", "text_labels", "visual_prompt", "mil"):
         stack = []
@@ -117,10 +120,6 @@ def profile_step(run, batches) -> list[dict]:
 
 def _stacked_step(run, K: int, dtype=None):
     """A step of K stacked copies of the model (vmap over members), as a batched path would take it."""
-    from torch.func import functional_call, grad_and_value, vmap
-
-    from tgdfer.model.losses import tgdfer_loss
-
     model = run.model
     params = {n: torch.stack([p.detach().clone() for _ in range(K)]) for n, p in model.named_parameters()
               if p.requires_grad}
@@ -149,9 +148,6 @@ def _stacked_step(run, K: int, dtype=None):
 
 def path_step_times(run, batches, members=(3, 15), compile_: bool = False, iters: int = 15) -> list[dict]:
     """Milliseconds per member and step for each path, on the same batches."""
-    from tgdfer.engine.optim import param_groups
-    from tgdfer.model.losses import tgdfer_loss
-
     model, cfg = run.model, run.cfg
     x, y = batches[0]["features"], batches[0]["label"]
     rows = []
@@ -195,13 +191,6 @@ def path_step_times(run, batches, members=(3, 15), compile_: bool = False, iters
 
 def run_protocol(out: str | Path | None = None, compile_: bool = False, clips: int = 700, size: int = 112) -> dict:
     """The whole protocol benchmark; writes JSON to `out` when given."""
-    import json
-    import tempfile
-
-    from tgdfer.paths import default_runs_dir
-    from .cache_service import warm_cache
-    from tgdfer.synth.source import resolve_dataset
-
     torch.set_num_threads(1)
     layout, root = resolve_dataset("synth", "", clips=clips, size=size, seed=0)
     cache = default_runs_dir() / "synth" / "cache"
@@ -230,7 +219,6 @@ def run_protocol(out: str | Path | None = None, compile_: bool = False, clips: i
 
 
 def format_protocol(res: dict) -> str:
-    import pandas as pd
 
     m, r = res["machine"], res["protocol_run"]
     lines = [f"machine: {m.get('cpu_model', m['processor'])}, {m['cpus']} cpus, 1 thread, torch {m['torch']}",

@@ -7,20 +7,25 @@ and the minimum detectable effect of every design in a grid. Out: `results/power
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tgdfer.engine.run import run_folder
 from tgdfer.io import atomic_write_json, atomic_write_text
-from .report import power
-from .report.class_difficulty import class_recall, class_recall_markdown
+from tgdfer.paths import repo_root
 from tgdfer.report.frames import has_frame_evidence, run_clips, sampled_truth
 from tgdfer.report.runs import load_run
 from tgdfer.sweep.plan import PlannedRun
-from .run_pool import check_failures, run_pool, spec_of
+
 from .cache_service import warm_cache
+from .report import power
+from .report.class_difficulty import class_recall, class_recall_markdown
+from .run_pool import check_failures, run_pool, spec_of
+
 
 # The primary comparisons of the analysis plan (paper/analysis_plan.json) that pair TG-DFER with a trained variant:
 # no text and the permuted descriptions (text), no visual prompt, no temporal network, MIL-only. The plan's floors
@@ -76,8 +81,6 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
     """Train the pairs (reusing finished runs), then write power.json, power_pairs.csv and power.md into `out`.
     `draw`: the protocol's name of the development draw at `root`, kept in the JSON and in a pairs column, so that
     studies of several draws can be pooled (`resummarise`)."""
-    from tgdfer.engine.run import run_folder
-
     t0 = time.time()
     cache = Path(runs_dir) / "synth" / "cache"
     warm_cache(layout, root, config, cache)
@@ -115,8 +118,6 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
     result names its studies and each draw's folds; class recall pooled over every study's runs where each has it
     (`pool_class_recall`; the means are rounded to 0.1 in each study's JSON).
     `grid_folds`: the fold counts of the design grid (default `GRID`'s)."""
-    import json
-
     paths = [Path(p) for p in ([pairs_csv] if isinstance(pairs_csv, (str, Path)) else pairs_csv)]
     if not paths:
         raise ValueError("resummarise needs at least one pairs CSV")
@@ -140,7 +141,6 @@ def resummarise(pairs_csv, out: Path, grid_folds=None) -> dict:
     if len(pairs[["draw", "fold", "seed", "comparison", "metric"]].drop_duplicates()) != len(pairs):
         raise ValueError(f"{', '.join(map(str, paths))}: the same draw, fold, seed and comparison twice; pool studies "
                          "of different draws (or different folds of one)")
-    from tgdfer.paths import repo_root
 
     inside = [p.resolve() for p in paths]                        # named relative to the repository where inside it
     result = {"studies": [str(p.relative_to(repo_root())) if p.is_relative_to(repo_root()) else str(p) for p in inside],

@@ -13,6 +13,9 @@ from importlib import resources
 from pathlib import Path
 
 from tgdfer.paths import repo_root
+from tgdfer.sweep.plan import PlannedRun
+from tgdfer.synth.generate import GenerateConfig
+from tgdfer.synth.source import resolve_dataset
 
 
 class SealedDrawError(ValueError):
@@ -45,7 +48,6 @@ class Draw:
 
     def planned_runs(self, folds) -> list:
         """The draw's own design as `PlannedRun`s, TG-DFER's first (the reference of every pair)."""
-        from tgdfer.sweep.plan import PlannedRun
 
         kind = (lambda r: "main" if r.variant == "tgdfer" and not r.overrides else
                 "ablation" if r.variant == "tgdfer" else "baseline")
@@ -133,7 +135,6 @@ class Protocol:
 
     def generate_config(self, draw: str = "development", seed: int | None = None):
         """The generator's settings of a draw (what `benchmark` renders); `seed`: one of its parts' instead."""
-        from tgdfer.synth.generate import GenerateConfig
 
         return GenerateConfig(clips=self.clips, size=self.size, seed=self._seed(draw, seed),
                               min_per_class=self.min_per_class, videos=self.videos, expressions=self.expressions,
@@ -141,7 +142,6 @@ class Protocol:
 
     def benchmark(self, draw: str = "development", workers: int | None = None, seed: int | None = None):
         """(layout, root) of a draw of the generated benchmark, rendered on first use; `seed`: one of its parts."""
-        from tgdfer.synth.source import resolve_dataset
 
         return resolve_dataset("synth", "", clips=self.clips, size=self.size, seed=self._seed(draw, seed),
                                min_per_class=self.min_per_class, videos=self.videos, workers=workers,

@@ -16,8 +16,15 @@ from pathlib import Path
 import pandas as pd
 
 from tgdfer.io import atomic_write_text
-from tgdfer.paths import repo_root
+from tgdfer.paths import default_runs_dir, repo_root
+from tgdfer.report.stats import clustered
 from tgdfer.sweep.plan import expand
+from tgdfer.synth.source import resolve_dataset
+
+from .cache_service import warm_cache
+from .protocol import PROTOCOL
+from .tuning_store import map_stored, tuning_config, validation_run
+
 
 GRID = {"train.epochs": (4, 6, 8), "model.tau_r": (1.0, 5.0)}
 DESIGN_GRID = {"model.prompt_residual": ("plain", "centred")}        # `tune --design`: a design switch
@@ -31,8 +38,6 @@ RULE = ("highest mean validation UAR; settings within 1 point of it are tied, an
 
 def tune_one(job: dict) -> dict:
     """One tuning run: train on the fold's training split minus validation, score the validation split."""
-    from .tuning_store import validation_run
-
     over = {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
     scores = validation_run("dfew", job["root"], job["cache"], job["fold"], job["seed"], config="tgdfer-tiny",
                             variant="tgdfer", overrides=over)
@@ -41,8 +46,6 @@ def tune_one(job: dict) -> dict:
 
 def describe(job: dict) -> dict:
     """What decides a tuning run (the key of its stored row): the draw's folder, the resolved config, fold, seed."""
-    from .tuning_store import tuning_config
-
     over = {**expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
     return {"runner": "tune", "draw": Path(job["root"]).name, "config": tuning_config("tgdfer-tiny", "tgdfer", over),
             "fold": job["fold"], "seed": job["seed"]}
@@ -50,8 +53,6 @@ def describe(job: dict) -> dict:
 
 def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:
     """Mean validation scores of each setting and the chosen one (see RULE)."""
-    from tgdfer.report.stats import clustered
-
     keys = [k.split(".")[-1] for k in grid]
     rows = []
     for setting, g in table.groupby(keys, sort=False):
@@ -71,11 +72,6 @@ def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:
 def run_tuning(clips: int | None = None, size: int | None = None, min_per_class: int | None = None,
                folds=(1, 2), seeds=(0, 1), val_fraction: float = 0.2, out: str | Path | None = None, *, workers: int | None = None,
                grid: dict = GRID, name: str = "tuning") -> pd.DataFrame:
-    from tgdfer.paths import default_runs_dir
-    from .tuning_store import map_stored
-    from .cache_service import warm_cache
-    from .protocol import PROTOCOL
-    from tgdfer.synth.source import resolve_dataset
 
     t0 = time.time()
     layout, root = resolve_dataset("synth", "", clips=clips or PROTOCOL.clips, size=size or PROTOCOL.size,

@@ -20,9 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from tgdfer.engine.device import machine
 from tgdfer.io import atomic_write_text
-from tgdfer.paths import repo_root, run_name
-from tgdfer.sweep.plan import expand
+from tgdfer.paths import default_runs_dir, repo_root, run_name
+from tgdfer.sweep.plan import expand, plan_runs
+
+from .cache_service import warm_cache
+from .protocol import PROTOCOL
+from .tuning_store import map_stored, tuning_config, validation_run
+
 
 GRID = {"train.lr": (1e-3, 3e-3), "train.epochs": (8, 12)}      # the config's values first: a tie keeps them
 TIE = 0.005                  # settings within half a UAR point of the best mean are tied; the first listed wins
@@ -33,9 +39,6 @@ RULE = ("ONE shared setting for every variant: the highest mean over variants of
 
 def variants(config: str) -> list[tuple[str, dict]]:
     """(variant, overrides) of every distinct model the full regeneration trains."""
-    from tgdfer.sweep.plan import plan_runs
-    from .protocol import PROTOCOL
-
     seen, out = set(), []
     for r in plan_runs(config, (1,), (0,), full=True, primary=PROTOCOL.primary):
         name = run_name(r.variant, r.overrides)
@@ -47,8 +50,6 @@ def variants(config: str) -> list[tuple[str, dict]]:
 
 def tune_run(job: dict) -> dict:
     """One run: train `job['variant']` with the setting on the fold's training draw minus validation; score it."""
-    from .tuning_store import validation_run
-
     over = {**job["overrides"], **expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
     scores = validation_run(job["layout"], job["root"], job["cache"], job["fold"], job["seed"],
                             config=job["config"], variant=job["variant"], overrides=over)
@@ -59,8 +60,6 @@ def tune_run(job: dict) -> dict:
 
 def describe(job: dict) -> dict:
     """What decides a tuning run (the key of its stored row): the draw's folder, the resolved config, fold, seed."""
-    from .tuning_store import tuning_config
-
     over = {**job["overrides"], **expand(job["setting"]), "train.val_fraction": job["val_fraction"]}
     return {"runner": "tune_equal", "layout": job["layout"], "draw": Path(job["root"]).name, "variant": job["variant"],
             "config": tuning_config(job["config"], job["variant"], over), "fold": job["fold"], "seed": job["seed"]}
@@ -107,12 +106,6 @@ def markdown(per_setting: pd.DataFrame, per_variant: pd.DataFrame, grid: dict, m
 def tune_equal(folds=(1, 2), seeds=(0,), val_fraction: float = 0.2, grid: dict = GRID, out=None,
                workers: int | None = None) -> pd.DataFrame:
     """Run the grid for every variant (module docstring) and write results/tuning_equal.{csv,md}."""
-    from tgdfer.engine.device import machine
-    from tgdfer.paths import default_runs_dir
-    from .tuning_store import map_stored
-    from .cache_service import warm_cache
-    from .protocol import PROTOCOL
-
     t0 = time.time()
     layout, root = PROTOCOL.benchmark("development")
     cache = default_runs_dir() / "synth" / "cache"

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import write_video
+
 from tgdfer.data.faces import _iou, align_crop, track_faces
 from tgdfer.synth.generate import GenerateConfig, render_clip
+
 
 SCENE = GenerateConfig(size=320, scene=True)
 
@@ -109,8 +110,8 @@ def test_predict_crops_faces_of_raw_video_by_default(tmp_path):
     import torch
 
     from tgdfer.config import load_config
+    from tgdfer.inference.predict import TrainedOnWarning, predict
     from tgdfer.model import create_model
-    from tgdfer.engine.predict import TrainedOnWarning, predict
 
     frames, _ = scene_clip(n=32)
     vid = encode(tmp_path / "raw.mp4", frames)
@@ -186,7 +187,7 @@ SYNTH_RUN = {"dataset": "synth", "layout": "dfew", "root": "data/synth", "fold":
 
 def test_predict_names_what_the_model_learned_and_warns_on_a_real_video(tmp_path):
 
-    from tgdfer.engine.predict import TrainedOnWarning, predict
+    from tgdfer.inference.predict import TrainedOnWarning, predict
 
     ck = _checkpoint(tmp_path / "ck" / "last.pt", SYNTH_RUN)
     frames, _ = scene_clip(n=16)
@@ -206,7 +207,7 @@ def test_predict_names_what_the_model_learned_and_warns_on_a_real_video(tmp_path
 def test_predict_on_a_clip_of_the_generated_benchmark_does_not_warn(tmp_path, synth_root):
     import warnings
 
-    from tgdfer.engine.predict import TrainedOnWarning, from_generated_benchmark, predict
+    from tgdfer.inference.predict import TrainedOnWarning, from_generated_benchmark, predict
 
     ck = _checkpoint(tmp_path / "ck" / "last.pt", SYNTH_RUN)
     clip = synth_root / "Clip" / "clip_224x224" / "00001"
@@ -219,7 +220,7 @@ def test_predict_on_a_clip_of_the_generated_benchmark_does_not_warn(tmp_path, sy
 
 
 def test_describe_model_of_a_dfew_run_and_of_an_old_checkpoint():
-    from tgdfer.engine.predict import describe_model, scope_warning
+    from tgdfer.inference.predict import describe_model, scope_warning
 
     dfew = {"config": {"name": "tgdfer-b16", "variant": "tgdfer", "model": {"clip_model": "ViT-B-16"}},
             "backbone": {"clip_model": "ViT-B-16", "pretrained": "openai", "weights_file": "/w/ViT-B-16.pt",
@@ -236,4 +237,4 @@ def test_describe_model_of_a_dfew_run_and_of_an_old_checkpoint():
     assert "unknown (a checkpoint written before" in d["text"] and "unknown data" in d["short"]
     assert scope_warning(d, "/videos/me.mp4") is None                  # unknown is said, not guessed
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert "## Reproducing the paper on DFEW and FERV39k" in readme      # the section the warning points to
+    assert "## Real data: DFEW, FERV39k, MAFW" in readme                # the section the warning points to

@@ -104,7 +104,7 @@ def test_a_run_records_its_seconds_by_phase(tiny_demo):
     (["--folds", "two"], "--folds: 'two' is not a whole number"),
 ])
 def test_demo_refuses_a_count_that_runs_nothing_before_starting(argv, says, capsys):
-    from tgdfer.cli import main
+    from tgdfer_study.cli import main
 
     with pytest.raises(SystemExit) as e:
         main(["demo", *argv])
@@ -113,10 +113,8 @@ def test_demo_refuses_a_count_that_runs_nothing_before_starting(argv, says, caps
 
 def test_the_demo_runs_the_protocols_demo_seeds_and_the_full_regeneration_its_main_seeds(monkeypatch):
     """`make demo` (no --seeds) runs the protocol's 'demo' seeds, a subset of the seeds every variant of the full
-    regeneration runs, so each demo run is a run of the committed records; --full without --seeds runs 'main'."""
-    from tgdfer import cli
-    from tgdfer.synth import source
-    from tgdfer_study import demo
+    regeneration runs, so each demo run is a run of the committed records; `regenerate --draw evaluation` runs 'main'."""
+    from tgdfer_study import cli, demo
     from tgdfer_study.protocol import PROTOCOL
 
     class Stop(Exception):
@@ -133,15 +131,16 @@ def test_the_demo_runs_the_protocols_demo_seeds_and_the_full_regeneration_its_ma
         cached.append(k["folds"])
         raise Stop
 
-    monkeypatch.setattr(source, "resolve_dataset", lambda *a, **k: rendered.append(k["folds"]) or ("dfew", "nowhere"))
+    monkeypatch.setattr(demo, "resolve_dataset", lambda *a, **k: rendered.append(k["folds"]) or ("dfew", "nowhere"))
     monkeypatch.setattr(demo, "warm_cache", warm_cache)
     monkeypatch.setattr(demo, "plan_runs", plan_runs)
-    for argv in (["demo"], ["demo", "--full"], ["demo", "--seeds", "3"], ["demo", "--folds", "5"]):
+    for argv in (["demo"], ["regenerate", "--draw", "evaluation", "--out", "unused"], ["demo", "--seeds", "3"],
+                 ["demo", "--folds", "5"]):
         with pytest.raises(Stop):
             cli.main(argv)
     demo_f, all_f = PROTOCOL.demo_folds, PROTOCOL.folds
     assert planned == [(demo_f, PROTOCOL.demo_seeds), (all_f, PROTOCOL.seeds), (demo_f, (0, 1, 2)),
-                       (all_f, PROTOCOL.demo_seeds)]
+                       ((1, 2, 3, 4, 5), PROTOCOL.demo_seeds)]
     assert rendered == cached == [demo_f, all_f, demo_f, all_f]   # the demo renders and encodes only its folds
     assert PROTOCOL.demo_seeds and set(PROTOCOL.demo_seeds) <= set(PROTOCOL.seeds)
     assert demo_f == (1, 2, 3, 4) and set(demo_f) < set(all_f)

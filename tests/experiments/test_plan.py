@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tgdfer.config import load_config, load_variants
-from tgdfer.sweep.plan import axes, baselines, commands, plan_runs
+from tgdfer.sweep.plan import axes, baselines, plan_runs
 from tgdfer_study.protocol import PROTOCOL, SealedDrawError, load_protocol
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -131,7 +131,7 @@ def test_studies_of_two_development_draws_pool_their_folds(tmp_path):
 
 
 def test_power_refuses_a_sealed_draw():
-    from tgdfer.cli import main
+    from tgdfer_study.cli import main
 
     with pytest.raises(SystemExit, match="sealed"):
         main(["power", "--draw", "evaluation", "--out", "unused"])

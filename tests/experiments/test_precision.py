@@ -13,7 +13,7 @@ from tgdfer.paths import repo_root
 from tgdfer_study.report import parts as parts_mod
 from tgdfer.report import stats
 from tgdfer_study.report.plan import load_plan
-from tgdfer_study.report.replication import PRECISION, REPLICATION, update_readme_block, write_replication_tables
+from tgdfer_study.report.replication import PRECISION, write_replication_tables
 
 
 def test_precision_draw_is_sealed_with_four_new_parts_and_a_paired_design():
@@ -118,11 +118,6 @@ def test_merge_parts_refuses_a_part_with_more_folds_than_a_part_has(tmp_path, mo
     assert not (tmp_path / "out" / "records.csv").exists()
 
 
-def test_a_draw_of_parts_refuses_settings_other_than_the_protocols():
-    with pytest.raises(ValueError, match="protocol's settings.*drop the other settings"):
-        demo.run_demo(clips=50, full=True, draw="precision", out="unused", verbose=False)
-
-
 def test_run_parts_renders_caches_and_runs_every_part_in_its_own_folder(tmp_path, monkeypatch):
     seen = {"benchmark": [], "cache": [], "runs": []}
     p = load_protocol()
@@ -132,11 +127,10 @@ def test_run_parts_renders_caches_and_runs_every_part_in_its_own_folder(tmp_path
     monkeypatch.setattr(demo, "warm_cache", lambda layout, root, config, cache, **k: seen["cache"].append(cache))
     monkeypatch.setattr(demo, "run_pool", lambda specs, workers, say, t0: seen["runs"].append(specs) or [])
     merged = {}
-    monkeypatch.setattr(parts_mod, "merge_parts", lambda parts, out, folds_a_part=5: merged.update(parts=parts, out=out))
-    import tgdfer_study.report.replication as rep
-    monkeypatch.setattr(rep, "write_replication_tables", lambda *a, **k: {})
-    out = demo._run_parts(own, p.folds, config=p.config, runs=tmp_path / "runs", paper=tmp_path / "paper",
-                          home=tmp_path, committed=False, workers=1, say=lambda *a: None, t0=0.0)
+    monkeypatch.setattr(demo, "merge_parts", lambda parts, out, folds_a_part=5: merged.update(parts=parts, out=out))
+    monkeypatch.setattr(demo, "write_replication_tables", lambda *a, **k: {})
+    out = demo.run_parts(own, p.folds, demo.Where(tmp_path, tmp_path / "runs", committed=False, workers=1,
+                                                  say=lambda *a: None))
     assert seen["benchmark"] == list(own.parts)
     assert seen["cache"] == [tmp_path / "runs" / f"seed{s}" / "synth" / "cache" for s in own.parts]
     assert [len(s) for s in seen["runs"]] == [80] * 4
@@ -175,30 +169,14 @@ def test_precision_tables_name_their_set_and_its_20_folds(tmp_path):
     assert "| descriptions permuted across classes | 160 |" in scores and "no text" not in scores
     prec = files["precision_precision"].read_text()
     assert "precision draws'" in prec and "| 160 |" in prec and "2.83 (3.17)" in prec
-    readme = tmp_path / "README.md"
-    readme.write_text("a\n<!-- precision:start -->\nOLD\n<!-- precision:end -->\n<!-- replication:start -->\nR\n"
-                      "<!-- replication:end -->\n")
-    assert update_readme_block(readme, tmp_path / "tables", PRECISION)
-    assert not update_readme_block(readme, tmp_path / "tables", REPLICATION)     # no replication tables here
-    text = readme.read_text()
-    assert "OLD" not in text and "\nR\n" in text and "from results/precision/records.csv" in text
 
 
 def test_committed_precision_tables_are_what_its_records_give(tmp_path):
     res, tables = repo_root() / "results" / "precision", repo_root() / "paper" / "tables"
-    readme = (repo_root() / "README.md").read_text()
-    assert PRECISION.start in readme and PRECISION.end in readme
-    if not (res / "records.csv").is_file():          # not run yet: nothing may claim it was
-        assert not list(tables.glob("precision_*.md"))
-        block = readme[readme.index(PRECISION.start):readme.index(PRECISION.end)]
-        assert "Not run yet" in block
-        return
+    assert (res / "records.csv").is_file(), "the precision draws' records are missing: run `make regenerate`"
     for f in ("records.csv", "design.json"):
         shutil.copyfile(res / f, tmp_path / f)
     stats.use_design(True)
     files = write_replication_tables(tmp_path, tmp_path / "tables", repo_root() / PRECISION.plan_file, PRECISION)
     for f in files.values():
-        assert f.read_text() == (tables / f.name).read_text(), f"{f.name} is stale: run `python -m tgdfer paper`"
-    copy = tmp_path / "README.md"
-    shutil.copyfile(repo_root() / "README.md", copy)
-    assert not update_readme_block(copy, tables, PRECISION), "README precision block is stale"
+        assert f.read_text() == (tables / f.name).read_text(), f"{f.name} is stale: run `python -m tgdfer_study paper`"

@@ -91,9 +91,7 @@ def test_make_tune_runs_the_design_of_the_committed_record(monkeypatch):
     """`make tune` (`tune --equal`) trains the seeds results/tuning_equal.md records (seed 0), the other grids 2."""
     import pandas as pd
 
-    from tgdfer import cli
-    from tgdfer_study import tune
-    from tgdfer_study import tune_equal
+    from tgdfer_study import cli, tune, tune_equal
     from tgdfer.paths import repo_root
 
     seen = {}

@@ -104,21 +104,13 @@ def test_claim_verdict_needs_every_comparison():
     assert claim_verdict(["supports", "not run"]) == "not run" and claim_verdict([]) == "not run"
 
 
-def test_readme_prints_the_committed_plan():
-    from tgdfer_study.report.plan import load_plan, plan_markdown
-    from tgdfer_study.report.readme import PLAN_END, PLAN_START
+def test_readme_results_block_is_the_main_table_and_the_only_generated_block():
+    from tgdfer_study.report.readme import README_END, README_START, readme_block
 
     text = (ROOT / "README.md").read_text()
-    block = text[text.index(PLAN_START): text.index(PLAN_END) + len(PLAN_END)]
-    assert plan_markdown(load_plan()) in block
-
-
-def test_readme_claims_block_is_the_claims_table():
-    from tgdfer_study.report.paper import CLAIMS_END, CLAIMS_START
-
-    text = (ROOT / "README.md").read_text()
-    block = text[text.index(CLAIMS_START): text.index(CLAIMS_END) + len(CLAIMS_END)]
-    assert block == readme_block(ROOT / "paper" / "tables", "claims.md", CLAIMS_START, CLAIMS_END)
+    block = text[text.index(README_START): text.index(README_END) + len(README_END)]
+    assert block == readme_block(ROOT / "paper" / "tables")
+    assert text.count("<!-- ") == 3 and text.count(":start -->") == 1     # the block's markers and its note only
 
 
 def test_collect_refuses_runs_of_other_settings_under_one_name(synth_root, tmp_path):

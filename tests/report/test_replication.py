@@ -10,7 +10,7 @@ from tgdfer_study.protocol import load_protocol
 from tgdfer.paths import repo_root
 from tgdfer.report import stats
 from tgdfer_study.report.plan import load_plan
-from tgdfer_study.report.replication import PLAN_FILE, precision_table, update_readme_block, write_replication_tables
+from tgdfer_study.report.replication import PLAN_FILE, precision_table, write_replication_tables
 
 
 def test_the_replication_draw_has_its_own_seed_plan_and_paired_design():
@@ -61,7 +61,7 @@ def test_precision_table_reports_the_interval_half_width_and_the_plan_prediction
     assert len(t) == 2                                          # only the metrics the records hold
 
 
-def test_replication_tables_and_readme_block(tmp_path):
+def test_replication_tables(tmp_path):
     res = tmp_path / "results"
     res.mkdir()
     d = np.full((5, 4), -0.05)
@@ -74,11 +74,7 @@ def test_replication_tables_and_readme_block(tmp_path):
     assert "| descriptions permuted across classes | 0 | - | - |" in scores                                   # not run: '-', not a number
     claims = files["replication_claims"].read_text()
     assert "replication draw" in claims and "analysis_plan_replication.json" in claims and "no text vs TG-DFER" in claims
-    readme = tmp_path / "README.md"
-    readme.write_text("a\n<!-- replication:start -->\nOLD BLOCK\n<!-- replication:end -->\nb\n")
-    assert update_readme_block(readme, tmp_path / "tables")
-    text = readme.read_text()
-    assert "OLD BLOCK" not in text and "half-width observed" in text and "| position prior |" in text and text.startswith("a\n") and text.endswith("b\n")
+    assert "half-width observed" in files["replication_precision"].read_text() and "| position prior |" in scores
 
 
 def test_committed_replication_tables_are_what_its_records_give(tmp_path):
@@ -89,7 +85,4 @@ def test_committed_replication_tables_are_what_its_records_give(tmp_path):
     files = write_replication_tables(tmp_path, tmp_path / "tables", repo_root() / PLAN_FILE)
     for f in files.values():
         committed = repo_root() / "paper" / "tables" / f.name
-        assert f.read_text() == committed.read_text(), f"{f.name} is stale: run `python -m tgdfer paper`"
-    readme = tmp_path / "README.md"
-    shutil.copyfile(repo_root() / "README.md", readme)
-    assert not update_readme_block(readme, repo_root() / "paper" / "tables"), "README replication block is stale"
+        assert f.read_text() == committed.read_text(), f"{f.name} is stale: run `python -m tgdfer_study paper`"

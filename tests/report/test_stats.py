@@ -97,7 +97,6 @@ def test_independent_folds_take_no_overlap_correction(tmp_path):
     """Folds drawn independently (results/design.json): plain t over fold means, and the caption says so."""
     import json
 
-    import pandas as pd
 
     from tgdfer.report import stats
     from tgdfer.report.tables import load_records

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ..config import CROP_SCALE
-from ..config import Switches
+from ..config import CROP_SCALE, Switches
 from ..params import add_arguments, declared
 from ..runspec import EvalSpec, RunSpec
 from .common import overrides
@@ -22,7 +21,7 @@ def _parser_train(sub) -> None:
 
 
 def _cmd_train(a) -> int:
-    from ..engine.distributed import current                # late: start-up time
+    from ..engine.distributed import current  # late: start-up time
     from ..engine.run import run_spec
 
     spec = RunSpec(**{k: getattr(a, k) for k in declared(RunSpec)}, overrides=overrides(a))
@@ -41,7 +40,7 @@ def _parser_evaluate(sub) -> None:
 
 
 def _cmd_evaluate(a) -> int:
-    from ..engine.distributed import current                # late: start-up time
+    from ..engine.distributed import current  # late: start-up time
     from ..engine.evaluate import run_evaluation
 
     res = run_evaluation(EvalSpec(**{k: getattr(a, k) for k in declared(EvalSpec)}))
@@ -71,9 +70,9 @@ def _parser_predict(sub) -> None:
 
 
 def _cmd_predict(a) -> int:
-    import warnings                                         # late: start-up time
+    import warnings  # late: start-up time
 
-    from ..engine.predict import TrainedOnWarning, predict
+    from ..inference.predict import TrainedOnWarning, predict
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainedOnWarning)            # printed below, plainly, to stderr
@@ -109,7 +108,7 @@ def _parser_plan(sub) -> None:
 
 
 def _cmd_plan(a) -> int:
-    from ..sweep.plan import commands, plan_runs            # late: start-up time
+    from ..sweep.plan import commands, plan_runs  # late: start-up time
 
     def ints(text, default):
         return tuple(int(x) for x in text.replace(",", " ").split()) if text.strip() else default
@@ -167,9 +166,9 @@ def _ints(text: str, default: tuple) -> tuple:
 
 
 def _cmd_sweep(a) -> int:
-    from ..config import parse_overrides                    # late: start-up time
+    from ..config import parse_overrides  # late: start-up time
     from ..paths import resolve
-    from ..sweep.launch import (SweepReport, run_local, run_submitit, split_done, sweep_runs, visible_gpus)
+    from ..sweep.launch import SweepReport, run_local, run_submitit, split_done, sweep_runs, visible_gpus
     from ..sweep.plan import plan_runs
 
     folds = _ints(a.folds, (1, 2, 3, 4, 5) if a.dataset in ("dfew", "mafw") else (1,))

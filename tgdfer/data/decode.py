@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import av
 import numpy as np
 from PIL import Image
 
@@ -67,9 +68,7 @@ def _open_video(path: Path):
 
 class _PyAVReader:
     """The few VideoReader methods ClipReader uses, on PyAV: sequential decoding up to the last index."""
-
     def __init__(self, path: Path):
-        import av
 
         if not path.is_file():
             raise DataError(path, "video file not found", "check --root and the media type; the split file lists this clip")
@@ -89,7 +88,6 @@ class _PyAVReader:
         return self.n
 
     def read(self, uniq: np.ndarray) -> np.ndarray:
-        import av
 
         want = {int(i): k for k, i in enumerate(uniq)}
         out = [None] * len(uniq)
@@ -109,9 +107,8 @@ class _PyAVReader:
 
 class _TorchCodecReader:
     """ClipReader's video methods on torchcodec (FFmpeg's libraries must be installed on the machine)."""
-
     def __init__(self, path: Path):
-        from torchcodec.decoders import VideoDecoder
+        from torchcodec.decoders import VideoDecoder  # late: optional dependency
 
         if not path.is_file():
             raise DataError(path, "video file not found", "check --root and the media type; the split file lists this clip")
@@ -146,7 +143,6 @@ def count_frames(path: str | Path) -> int:
 
 class ClipReader:
     """Random access to the frames of one clip; opened once, read several times (views)."""
-
     def __init__(self, path: str | Path, draft_size: int | None = None):
         self.path = Path(path)
         self.draft_size = draft_size

@@ -11,6 +11,7 @@ DFEW's released 224x224 clips do (forehead to chin, little background).
 from __future__ import annotations
 
 import csv
+import multiprocessing as mp
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ import cv2
 import numpy as np
 
 from ..config import CROP_SCALE
+from ..io import atomic_write_text
+from ..progress import progress
+from .decode import ClipReader, is_video
+from .errors import DataError
 
 
 def check_crop_scale(crop_scale: float | None, margin: float | None = None) -> float:
@@ -50,7 +55,6 @@ class FaceDetector(Protocol):
 
 class HaarDetector:
     """OpenCV Haar cascades (frontal face + eyes): offline, no weights to download."""
-
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 4, min_size: float = 0.06):
         root = cv2.data.haarcascades
         self.face = cv2.CascadeClassifier(os.path.join(root, "haarcascade_frontalface_default.xml"))
@@ -238,8 +242,6 @@ class FaceReport:
 
 def _inputs(inp: Path, label: str = "") -> list[dict]:
     """Clips to process: a video, a frame folder, or a generic CSV (path,label[,split,group])."""
-    from .decode import is_video
-
     if inp.suffix.lower() == ".csv":
         with open(inp, newline="") as f:
             rows = list(csv.DictReader(f))
@@ -265,8 +267,6 @@ def _clip_id(path: Path) -> str:
 
 def _process(job) -> FaceReport:
     item, out, size, crop_scale, detect_every, chunk = job
-    from .decode import ClipReader
-    from .errors import DataError
 
     path = Path(item["path"])
     cid = _clip_id(path)
@@ -296,11 +296,6 @@ def extract_faces(inp: str | os.PathLike, out: str | os.PathLike, size: int = 22
     """Face-crop every clip of `inp` into `out/clip_224x224/<id>/<id>_<frame>.jpg`; write `out/clips.csv`
     (ready for `prepare --dataset csv`) and `out/faces_report.csv` (every clip, none dropped silently).
     `margin` is deprecated (crop_scale = 1 + 2 * margin)."""
-    import multiprocessing as mp
-
-    from ..io import atomic_write_text
-    from ..progress import progress
-
     crop_scale = check_crop_scale(crop_scale, margin)
     inp, out = Path(inp), Path(out)
     items = _inputs(inp, label)

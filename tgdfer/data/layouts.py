@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..classes import LAYOUTS, canonical_name, class_names
+from ..io import atomic_write_text
 from .errors import DataError
+
 
 COLUMNS = ["clip_id", "path", "label", "num_frames", "split", "group"]
 DATASETS = LAYOUTS                            # (declared in classes.py, shared with the run spec)
@@ -224,8 +226,6 @@ def read_annotation(path, root: str | Path | None = None, split: str = "", n_cla
 
 def write_annotation(table: pd.DataFrame, path) -> Path:
     """Write a table as DFER-CLIP annotation txt (absolute paths, 0-based labels), atomically."""
-    from ..io import atomic_write_text
-
     bad = table[table["num_frames"] < 1]
     if len(bad):
         raise ValueError(f"{len(bad)} clips have no frame count (e.g. {bad['clip_id'].iloc[0]}): count frames first")

@@ -17,7 +17,9 @@ from ..io import atomic_write_json, atomic_write_text
 from ..progress import progress
 from .decode import count_frames
 from .errors import DataError
+from .ground_truth import is_generated
 from .layouts import folds_of, load_split, write_annotation
+
 
 ANNOTATION_NAMES = {"dfew": "DFEW", "ferv39k": "FERV39K", "mafw": "MAFW", "csv": "CSV", "annotation": "ANNOT"}
 
@@ -151,7 +153,6 @@ def prepare(dataset: str, root, out, media: str = "frames", label_base: int = 1,
 
 
 def _compare_published(rep: Report, tables: dict, dataset: str) -> None:
-    from .ground_truth import is_generated
 
     pub = published_sizes(dataset)
     if not pub:

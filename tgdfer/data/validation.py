@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 
 from .ground_truth import clip_table
 
 
 def split_validation(table: pd.DataFrame, fraction: float, seed: int, groups: pd.Series | None = None):
     """(train, val) tables; val is None when `fraction` is 0."""
-    from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
-
     if fraction <= 0:
         return table, None
     if groups is not None and groups.nunique() > 1:

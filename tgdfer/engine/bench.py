@@ -16,10 +16,24 @@ import tempfile
 import time
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
+import pandas as pd
 import torch
+from torch.utils.data import DataLoader
 
-from .device import machine
+from ..config import load_config
+from ..data import decode
+from ..data.dataset import ClipDataset, model_input
+from ..data.decode import ClipReader
+from ..data.sampling import segment_indices
+from ..model import create_model, model_report
+from .device import autocast_factory, machine, resolve_device, resolve_precision
+from .feature_cache import CachedClips
+from .optim import build_optimizer
+from .run import apply_update, forward_backward
+
 
 DEFAULT_BATCH = {"cpu": {"tgdfer-tiny": 16, "tgdfer-b32": 8, "tgdfer-b16": 4},
                  "cuda": {"tgdfer-tiny": 64, "tgdfer-b32": 48, "tgdfer-b16": 48}}     # cuda: the configs' own batch
@@ -56,7 +70,6 @@ def matmul_peak(dev: torch.device, dtype: torch.dtype, iters: int = 5) -> float:
 
 
 def _autocast(dev: torch.device, precision: str):
-    from .device import autocast_factory, resolve_precision
 
     return autocast_factory(dev, resolve_precision(precision, dev))
 
@@ -64,11 +77,6 @@ def _autocast(dev: torch.device, precision: str):
 def _model_worker(args: dict) -> dict:
     """Measure one config at one precision (runs in its own process): the engine's own training step (its
     forward/backward and its update with the optimizer the config trains with), with the image tower trainable."""
-    from ..config import load_config
-    from .optim import build_optimizer
-    from .run import apply_update, forward_backward
-    from ..model import create_model, model_report
-
     torch.set_num_threads(args["threads"])
     dev = torch.device(args["device"])
     torch.manual_seed(0)
@@ -147,7 +155,6 @@ def bench_models(configs, device: str, precisions, iters: int, frames: int = 16,
 
 class _DecodeOnly(torch.utils.data.Dataset):
     """Decode and sample (test-time segment centres) without the transform: uint8 [T, H, W, 3]."""
-
     def __init__(self, paths):
         self.paths = list(paths)
 
@@ -155,17 +162,12 @@ class _DecodeOnly(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i):
-        from ..data.decode import ClipReader
-        from ..data.sampling import segment_indices
 
         r = ClipReader(self.paths[i])
         return torch.from_numpy(r.read(segment_indices(r.num_frames, 16)))
 
 
 def _make_media(folder: Path, n_clips: int, length: int, size: int):
-    import av
-    import cv2
-    import pandas as pd
 
     rows = []
     rng = np.random.default_rng(0)
@@ -209,12 +211,6 @@ def bench_data(lengths=(16, 70), size: int = 224, n_clips: int = 16, workers=(0,
     transform is timed both ways: `float` (normalised in the loader's workers, 4 bytes a value sent to the device)
     and `uint8` (the workers crop and flip; the clips travel as uint8, a quarter of the bytes, and are normalised
     where the model runs: `normalize_s_per_clip`, timed here on this CPU, which a GPU run does on the GPU)."""
-    import pandas as pd
-    from torch.utils.data import DataLoader
-
-    from ..data import decode
-    from ..data.dataset import ClipDataset, model_input
-
     out, saved = [], decode.VIDEO_BACKEND
     with tempfile.TemporaryDirectory() as tmp:
         for length in lengths:
@@ -257,16 +253,6 @@ def bench_data(lengths=(16, 70), size: int = 224, n_clips: int = 16, workers=(0,
 
 def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 9356, steps: int = 20) -> dict:
     """Seconds of one training epoch over `clips` cached clips (measured over `steps` steps)."""
-    from torch.utils.data import DataLoader
-
-    import pandas as pd
-
-    from ..config import load_config
-    from .feature_cache import CachedClips
-    from .optim import build_optimizer
-    from .run import apply_update, forward_backward
-    from ..model import create_model
-
     dev = torch.device(device)
     cfg = load_config(config, overrides={"pretrained": "none", "finetune": "frozen"})
     model = create_model(cfg).to(dev).train()
@@ -298,7 +284,6 @@ def bench_cache_epoch(config: str, device: str, precision: str, clips: int = 935
 
 def run(configs=("tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"), device: str = "auto", precisions=None, iters: int = 3,
         data: bool = True, cache_epoch: bool = True, out: str | os.PathLike | None = None, *, label: str = "", batch: int | None = None) -> dict:
-    from .device import resolve_device
 
     dev = resolve_device(device)
     precisions = precisions or (["fp32", "bf16"] if dev.type == "cpu" else ["bf16", "fp16"])
@@ -321,7 +306,6 @@ def run(configs=("tgdfer-tiny", "tgdfer-b32", "tgdfer-b16"), device: str = "auto
 
 
 def format_table(res: dict) -> str:
-    import pandas as pd
 
     lines = [f"machine: {res['machine'].get('cpu_model', res['machine']['processor'])}, {res['machine']['cpus']} cpus, "
              f"device {res['device']}, torch {res['machine']['torch']}",

@@ -6,13 +6,16 @@ Out: a torch device, an autocast dtype (None = fp32) and a context factory; (ran
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
+import open_clip
 import pandas as pd
+import sklearn
 import torch
 
 from ..data.decode import backend as video_backend
@@ -72,8 +75,6 @@ def setup_device(device: str = "auto") -> tuple[torch.device, int, int]:
 
 
 def environment(device: torch.device) -> dict:
-    import open_clip
-    import sklearn
 
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -89,8 +90,6 @@ def environment(device: torch.device) -> dict:
 
 def machine() -> dict:
     """The machine a benchmark ran on: platform, CPU model and capability, threads, torch, GPU."""
-    import platform
-
     info = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
             "cpu_capability": torch.backends.cpu.get_cpu_capability()}

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..data.dataset import ClipDataset, model_input  # noqa: F401  (model_input: the engine's import)
+from ..data.dataset import ClipDataset
 from .distributed import gather
 from .feature_cache import CachedClips, FeatureCache, train_views
 

@@ -13,20 +13,27 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing as mp
 import os
 import time
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import cv2
 import numpy as np
+import open_clip
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save
 
 from ..io import atomic_write_bytes, atomic_write_json
+from ..model.backbone import TextTower, register_configs, sha256_of
 from ..progress import progress
+from ..seeding import seed_everything
 from ..synth.faces import AU_INDEX, AUS, Pose, random_identity
 from ..synth.generate import compose_frame, random_look
+
 
 PRETRAIN_SEED_BASE = 1_000_003   # disjoint from every benchmark seed's random streams
 # The units the committed weights were pretrained on (the renderer's units before format 3 added 10, 17, 24).
@@ -105,7 +112,6 @@ def render_frames(n: int, size: int, out_size: int, seed: int, start: int = 0,
     if captions not in CAPTION_STYLES:
         raise ValueError(f"captions must be one of {CAPTION_STYLES} (got {captions!r})")
     all_units = tuple(u for u in AUS if u != 45)
-    import cv2
 
     imgs = np.empty((n, out_size, out_size, 3), np.uint8)
     caps = []
@@ -131,8 +137,6 @@ def _render_chunk(args):
 
 def _new_model(init_image):
     """TGDFER-Tiny at random initialisation, its image tower loaded from `init_image` when given."""
-    import open_clip
-
     model = open_clip.create_model("TGDFER-Tiny")
     if init_image:
         from safetensors.torch import load_file
@@ -145,10 +149,6 @@ def _new_model(init_image):
 def _contrastive_train(model, x_all: torch.Tensor, tokens: torch.Tensor, epochs: int, batch: int, lr: float,
                        seed: int) -> list[float]:
     """CLIP's image-text loss over uint8 frames [N, 3, S, S] and their tokens [N, L]; the mean loss of each epoch."""
-    import open_clip
-
-    from ..model.backbone import TextTower
-
     mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
     text = TextTower(model)
@@ -203,13 +203,6 @@ def pretrain_tiny(out: str | os.PathLike, frames: int = 24000, epochs: int = 12,
     if captions not in CAPTION_STYLES:
         raise ValueError(f"captions must be one of {CAPTION_STYLES} (got {captions!r})")
     tag = TAGS[captions]
-    import multiprocessing as mp
-
-    import open_clip
-    from safetensors.torch import save
-
-    from ..model.backbone import register_configs, sha256_of
-    from ..seeding import seed_everything
 
     out = Path(out)
     register_configs()

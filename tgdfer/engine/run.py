@@ -8,14 +8,13 @@
     finish_run(run)                   last and best epoch on the full test split, predictions, `metrics.json`
 
 In: a dataset (official layout or the generated benchmark), a fold, a config + variant + overrides, a seed.
-Out: a run folder `runs/<dataset>/fold<k>/<run name>/seed<s>/` with `params.json`, `history.csv`,
+Out: a run folder `runs/<dataset>/<config>/fold<k>/<run name>/seed<s>/` with `params.json`, `history.csv`,
 `metrics.json` (last-epoch and best-epoch, the selection split stated), `predictions.csv`,
 `relevance.npz`, `last.pt` and `best.pt`.
 """
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +35,13 @@ from ..runspec import RunSpec
 from ..safe_load import numpy_rng_state, set_numpy_rng_state
 from ..seeding import seed_everything
 from .checkpoint import model_state, read_checkpoint, save_checkpoint
-from .device import autocast_factory, environment, resolve_precision, setup_device
-from .distributed import agree, barrier, launcher
+from .device import autocast_factory, resolve_precision, setup_device
+from .distributed import agree, barrier
 from .evaluate import evaluate_loader, write_predictions
 from .feature_cache import cache_autocast, open_cache, wants_cache
-from .loaders import BatchPlan, RunData, attach_datasets, plan_batches
+from .loaders import RunData, attach_datasets, plan_batches
 from .optim import build_optimizer, lr_lambda
+from .provenance import run_metrics, write_params
 from .step import apply_update, forward_backward, train_epoch
 
 
@@ -228,34 +228,6 @@ def resume_run(run: Run, resume: bool) -> None:
                               "or choose another run_dir")
 
 
-def write_params(run: Run) -> None:
-    """`params.json`: the resolved parameters, the data sizes, the weights and the environment."""
-    s, d = run.spec, run.data
-    params = {"dataset": s.dataset, "dataset_label": run.label, "root": str(s.root), "fold": s.fold,
-              "media": s.media, "label_base": s.label_base, "config": run.cfg.to_dict(),
-              "overrides": s.overrides, "run_name": s.name, "seed": s.seed,
-              "deterministic": s.deterministic, "world_size": run.world, "batch": run.data.plan.to_dict(),
-              "clips_left_out_an_epoch": run.data.sampler.leftover, "not_built": run.model.unbuilt,
-              "launcher": launcher().launcher, "feature_cache": run.use_cache,
-              "precision": str(run.amp).replace("torch.", "") if run.amp else "fp32",
-              "selection_split": d.select_split,
-              "clips": {"train": len(d.train_t), "val": 0 if d.val_t is None else len(d.val_t), "test": len(d.test_t)},
-              "backbone": run.model.backbone.info, "environment": environment(run.dev), "spec": s.to_dict()}
-    if run.main:
-        run.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run.run_dir / rf.PARAMS, params)
-    n_val = 0 if d.val_t is None else len(d.val_t)
-    b = d.plan
-    run.log(f"run {run.run_dir}: {len(d.train_t)} train / {n_val} val / {len(d.test_t)} test clips, "
-            f"{run.epochs} epochs x {run.steps_per_epoch} steps, device {run.dev}"
-            + (", feature cache" if run.use_cache else ""))
-    run.log(f"batch: global {b.global_batch} = {b.per_gpu} a process x {b.world} process(es) x {b.accum} "
-            f"accumulation step(s)" + (f"; {d.sampler.leftover} clips that fill no whole global batch are left out of "
-                                       "each epoch (a different few each epoch)" if d.sampler.leftover else ""))
-    for part, why in run.model.unbuilt.items():
-        run.log(f"not built: {part} ({why})")
-
-
 # ----------------------------------------------------------------------------- the loop (steps: step.py)
 
 def optimizer_step(run: Run) -> None:
@@ -342,29 +314,6 @@ def finish_run(run: Run) -> dict:
     run.log(f"done: last epoch UAR {100 * last['uar']:.2f}% WAR {100 * last['war']:.2f}%; best epoch "
             f"{run.best['epoch']} (chosen on {d.select_split}) UAR {100 * best['uar']:.2f}% WAR {100 * best['war']:.2f}%")
     return metrics
-
-
-def run_metrics(run: Run, last: dict, best: dict) -> dict:
-    s, tc, sel = run.spec, run.cfg.train, run.data.select_split
-    return {"dataset": run.label, "fold": s.fold, "run_name": s.name, "variant": run.cfg.variant,
-            "config": run.cfg.name, "seed": s.seed, "reported": "last", "selection_split": sel,
-            "selection_note": ("best epoch chosen on a validation split carved from the training fold"
-                               if sel == "val" else
-                               "best epoch chosen on the test fold (as public DFER code does): optimistic"),
-            "epochs": len(run.history), "steps": run.step, "best_epoch": run.best["epoch"], "last": last, "best": best,
-            "test_views": tc.test_views, "test_crops": tc.test_crops,
-            "wall_seconds": round(time.time() - run.t_start, 1), "seconds": run_seconds(run)}
-
-
-def run_seconds(run: Run) -> dict:
-    """Where this process's time on the run went: set-up (model, data tables, cache read, resume), training steps,
-    per-epoch validation, checkpoint and history writes, the test evaluation (predictions and relevance written)."""
-    h = run.history
-    return {"setup": round(run.timing.get("setup", 0.0), 2),
-            "train": round(sum(r.get("train_seconds", 0.0) or 0.0 for r in h), 2),
-            "validation": round(sum(r.get("eval_seconds", 0.0) or 0.0 for r in h), 2),
-            "checkpoints": round(run.timing.get("checkpoints", 0.0), 2),
-            "test": round(run.timing.get("test", 0.0), 2)}
 
 
 def train(*args, callback=None, verbose: bool = True, **fields) -> RunResult:

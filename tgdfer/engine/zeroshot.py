@@ -10,6 +10,7 @@ to guide with.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..data.decode import ClipReader
@@ -46,8 +47,6 @@ def zero_shot(root, config: str = "tgdfer-tiny", folds=(1,), split: str = "train
 
     Decisions use the training split of fold 1 (never a test split); the README also reports all test clips.
     """
-    import pandas as pd
-
     table = pd.concat([load_split("dfew", root, f, split) for f in folds]).drop_duplicates("clip_id")
     frames = apex_frames(root, table)                                                   # [N, H, W, 3]
     out = {"chance_uar": 1 / 7, "clips": len(table), "split": split, "folds": list(folds), "config": config}

@@ -9,16 +9,17 @@ under a config is not built (`TGDFER.unbuilt` says which and why), so every trai
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from .backbone import Backbone, create_backbone
 from ..classes import class_names as dataset_classes
 from ..config import Config, ModelConfig, load_config
+from .backbone import Backbone, create_backbone
 from .mil import MILPool
 from .temporal import MultiGrainedTemporal
 from .text_labels import TextLabels, load_descriptions
@@ -135,10 +136,6 @@ def model_report(model: TGDFER, batch: int = 1) -> pd.DataFrame:
     clip of T frames; the text tower runs once per step for all classes (and not at all once its
     output is cached), so the total leaves it out.
     """
-    from dataclasses import replace
-
-    from torch.utils.flop_counter import FlopCounterMode
-
     # FLOPs are counted on a meta-device twin: fused CPU attention kernels hide their matmuls from the
     # counter, while on the meta device attention decomposes into countable matmuls (and costs nothing)
     twin = model

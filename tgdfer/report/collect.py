@@ -18,12 +18,15 @@ import io
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 
+from ..classes import dfew_frequencies
 from ..io import atomic_write_bytes, atomic_write_text
 from . import frames as fr
 from .runs import find_runs, load_run
+
 
 MAIN_RUN = "tgdfer"
 
@@ -65,8 +68,6 @@ def _war_dfew(recall: dict) -> float | None:
     """WAR under DFEW's class frequencies, from per-class recalls: sum_c f_c recall_c (f: DFEW's class shares);
     None unless every class is one of DFEW's and has a recall. On balanced test splits WAR equals UAR, so this is the
     WAR that stays comparable with DFEW's."""
-    from ..classes import dfew_frequencies
-
     f = dfew_frequencies()
     if not recall or set(recall) != set(f) or any(r is None for r in recall.values()):
         return None
@@ -96,7 +97,6 @@ def _examples(run, n: int = 4) -> dict:
 
 
 def _thumb(frames: np.ndarray, side: int = 64) -> np.ndarray:
-    import cv2
 
     return np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in frames])
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.cbook import get_sample_data
+from matplotlib.patches import Rectangle
 
 from ..classes import class_names as dataset_classes
+from ..data.decode import ClipReader
+from ..data.faces import HaarDetector, align_crop, track_faces
+from ..data.ground_truth import clip_table, intensity
+from ..synth.generate import GenerateConfig, render_clip
 
 
 def contact_sheet(root, n_frames: int = 8, seed: int = 0, dataset_name: str = "generated benchmark"):
     """One row per class, frames across time of one clip, its ground-truth intensity under each frame."""
-    from ..data.decode import ClipReader
-    from ..data.ground_truth import clip_table, intensity
-
     clips = clip_table(root)
     names = dataset_classes("dfew")
     rng = np.random.default_rng(seed)
@@ -98,8 +102,6 @@ def frame_strip(frames: np.ndarray, relevance: np.ndarray, class_names: list[str
 
 def recall_bars(recall: dict, title: str = ""):
     """Per-class recall as bars (in %; a class absent from the split has no bar)."""
-    import matplotlib.pyplot as plt
-
     names = list(recall)
     values = [np.nan if v is None else 100 * v for v in recall.values()]
     fig, ax = plt.subplots(figsize=(6, 2.5))
@@ -215,9 +217,6 @@ def frame_auc_boxes(groups: list[tuple[str, dict[str, np.ndarray], bool]], defin
 def head_fill_on_scenes(scales: list[float], clips: int = 15, length: int = 24) -> dict:
     """How much of a face crop the drawn head (crown to chin, known) fills on generated `--scene` clips:
     {scale: median of (head height / crop side) over the frames with a detection}, and 'frames': how many."""
-    from ..data.faces import track_faces
-    from ..synth.generate import GenerateConfig, render_clip
-
     fill = []
     for v in range(1, clips + 1):
         frames, _, truth = render_clip(v, "happiness", v, length, GenerateConfig(size=320, scene=True))   # truth [T, 4]
@@ -232,12 +231,6 @@ def head_fill_on_scenes(scales: list[float], clips: int = 15, length: int = 24) 
 def crop_examples() -> list[dict]:
     """Two frames to show face crops on: a generated `--scene` frame (true head box known) and a real
     photo (Grace Hopper, matplotlib's sample data). Each: {'name', 'frame' [H, W, 3], 'box' [4], 'angle', 'truth'}."""
-    import cv2
-    from matplotlib.cbook import get_sample_data
-
-    from ..data.faces import HaarDetector, track_faces
-    from ..synth.generate import GenerateConfig, render_clip
-
     frames, _, truth = render_clip(1, "happiness", 1, 24, GenerateConfig(size=320, scene=True))    # [T, S, S, 3]
     tr = track_faces(frames)
     t = 12
@@ -254,10 +247,6 @@ def crop_comparison(examples: list[dict], scales: list[tuple[float, str]], size:
     """Per example: the frame with the detected box (green) and each crop's square, then the crops
     [size, size, 3] at each (crop_scale, label); where the true head box is known, the share of the crop's
     height it fills, in this frame and over generated scene clips (`head_fill_on_scenes`)."""
-    from matplotlib.patches import Rectangle
-
-    from ..data.faces import align_crop
-
     fill = head_fill_on_scenes([s for s, _ in scales]) if any(ex["truth"] is not None for ex in examples) else {}
     fig, axes = plt.subplots(len(examples), 1 + len(scales), figsize=(3.2 * (1 + len(scales)), 3.6 * len(examples)),
                              squeeze=False)

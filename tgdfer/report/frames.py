@@ -15,7 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.ground_truth import expressive_by_clip
+from ..data.layouts import load_split
+from ..data.sampling import segment_indices
 from ..metrics import auc_rows
+
 
 DEFINITIONS = ("score", "contrastive")
 K = 4
@@ -52,8 +56,6 @@ def frame_evidence(rel: dict, definition: str) -> np.ndarray:
 
 def sampled_truth(root, clip_ids, frame_index) -> np.ndarray | None:
     """[N, T] bool: is each sampled frame expressive (None when `root` has no ground truth)."""
-    from ..data.ground_truth import expressive_by_clip
-
     by_clip = expressive_by_clip(root)
     if by_clip is None:
         return None
@@ -112,10 +114,6 @@ def run_clips(rel: dict, truth: np.ndarray, k: int = K) -> pd.DataFrame:
 def position_prior(params: dict, T: int) -> np.ndarray | None:
     """[T]: how often sampled position t (segment centres, as at test time) is expressive over the
     training clips of the run's fold; None when the dataset has no frame-level ground truth."""
-    from ..data.ground_truth import expressive_by_clip
-    from ..data.layouts import load_split
-    from ..data.sampling import segment_indices
-
     p = params
     table = load_split(p["dataset"], p["root"], p["fold"], "train", media=p.get("media", "frames"),
                        label_base=p.get("label_base", 1))

@@ -13,7 +13,11 @@ import numpy as np
 import pandas as pd
 
 from .. import runfolder as rf
+from ..data.decode import ClipReader
+from ..data.ground_truth import intensity
+from ..data.layouts import load_split
 from ..runspec import RunSpec
+from .figures import frame_strip
 
 
 @dataclass
@@ -39,8 +43,6 @@ class FinishedRun:
 
     def frames(self, clip_id: str) -> np.ndarray:
         """The sampled frames [T, H, W, 3] of a test clip, read again from the run's dataset."""
-        from ..data.decode import ClipReader
-        from ..data.layouts import load_split
 
         s = self.spec
         table = load_split(s.dataset, s.root, s.fold, "test", media=s.media, label_base=s.label_base)
@@ -49,7 +51,6 @@ class FinishedRun:
 
     def truth(self, clip_id: str) -> np.ndarray | None:
         """Ground-truth intensity at the sampled frames (generated benchmark only)."""
-        from ..data.ground_truth import intensity
 
         full = intensity(self.spec.root, clip_id)
         if full is None:
@@ -91,8 +92,6 @@ def example_clips(run: FinishedRun, n: int) -> list[str]:
 
 def relevance_strips(run: FinishedRun, n: int):
     """One figure a chosen test clip (`example_clips`): its frames, their relevance and the ground truth."""
-    from .figures import frame_strip
-
     m, names = run.metrics, run.class_names
     for cid in example_clips(run, n):
         i = run.clip_index(cid)

@@ -7,16 +7,17 @@ adds its claims and plans to these (`tgdfer_study.report.paper`).
 """
 from __future__ import annotations
 
+import json
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..config import load_variants
+from ..classes import class_names, dfew_frequencies
+from ..config import list_configs, load_config, load_variants
 from ..io import atomic_write_text
 from . import stats
-from tgdfer_study.report.claims import claims_table, rule as claims_rule
-from tgdfer_study.report.plan import load_plan, plan_markdown
 from .frames import DEFINITIONS, FLOOR_NAMES
 
 

@@ -20,8 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from .. import runfolder as rf
 from ..data.ground_truth import dataset_label
+from ..engine.run import run_spec
 from ..runspec import RunSpec
 from .plan import PlannedRun, train_argv
 
@@ -154,16 +157,14 @@ def run_local(runs: list[SweepRun], log_dir, *, gpus: list[str], gpus_per_run: i
 class TrainJob:
     """One run as a submitit job: trained in-process (every task of a multi-GPU job joins one process group from
     SLURM's variables), resumed from its last checkpoint when submitit requeues it (preemption, time limit)."""
-
     def __call__(self, spec: dict) -> dict:
-        from ..engine.run import run_spec
 
         res = run_spec(RunSpec(**{**spec, "resume": True}), verbose=True)
         return {"run_dir": str(res.run_dir), **{k: res.metrics.get("last", {}).get(k) for k in ("uar", "war")}}
 
     def checkpoint(self, spec: dict):
         """submitit calls this on preemption or timeout: the same run again, which resumes from `last.pt`."""
-        import submitit
+        import submitit  # late: imported where a sweep is submitted
 
         return submitit.helpers.DelayedSubmission(TrainJob(), spec)
 
@@ -172,7 +173,7 @@ def run_submitit(runs: list[SweepRun], log_dir, *, cluster: str | None = "slurm"
                  timeout_min: int = 24 * 60, slurm: dict | None = None, wait: bool = True, echo=print) -> list[Outcome]:
     """The runs as one job array (submitit): a job a run, `gpus_per_run` tasks of one GPU each. With `wait`, the
     outcomes (a failed job's error named); without, the job ids are printed and the outcomes are empty."""
-    import submitit
+    import submitit  # late: imported where a sweep is submitted
 
     ex = submitit.AutoExecutor(folder=str(log_dir), cluster=cluster)
     params = {"timeout_min": timeout_min, "nodes": 1, "tasks_per_node": max(1, gpus_per_run),
@@ -211,6 +212,5 @@ def visible_gpus() -> list[str]:
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
     if env is not None:
         return [g for g in env.split(",") if g.strip()]
-    import torch
 
     return [str(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []

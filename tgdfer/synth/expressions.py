@@ -11,6 +11,7 @@ low-intensity flickers of another expression: the "many-to-one" problem of real 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,8 +19,9 @@ from importlib import resources
 
 import numpy as np
 
-from ..classes import emfacs_prototypes
+from ..classes import class_names, emfacs_prototypes
 from .faces import AU_INDEX, AUS
+
 
 EXPRESSIVE_THRESHOLD = 0.3  # a frame "shows the emotion" when its intensity reaches this
 
@@ -44,8 +46,6 @@ EXPRESSION_MODELS = ("prototype", "distribution")
 
 def expressions_sha() -> str:
     """First 16 hex digits of the SHA-256 of `assets/expressions.json`: which distribution a format-3 set was drawn from."""
-    import hashlib
-
     return hashlib.sha256(resources.files("tgdfer.assets").joinpath("expressions.json").read_bytes()).hexdigest()[:16]
 
 
@@ -58,8 +58,6 @@ def expression_distribution() -> dict:
 
 def check_distribution(d: dict, where: str) -> dict:
     """Every class present, every unit drawable, weights summing to 1 and shares in [0, 1]; returns `d`."""
-    from ..classes import class_names
-
     if sorted(d["classes"]) != sorted(class_names("dfew")):
         raise ValueError(f"{where}: classes must be {class_names('dfew')} (got {sorted(d['classes'])})")
     for name, c in d["classes"].items():

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..paths import default_data_dir, resolve
+from .generate import GenerateConfig, format_version, generate
+
 
 LAYOUTS = ("synth", "dfew", "ferv39k", "mafw", "annotation", "csv")
 
@@ -18,8 +20,6 @@ def benchmark_dir(clips: int, size: int, seed: int, min_per_class: int = 0, vide
                   folds: tuple = ()) -> Path:
     """The default folder of a benchmark: named by its settings and the generator's format, so that a set made
     by an older generator is kept beside the new one, never overwritten. `folds`: a set of only these folds."""
-    from .generate import GenerateConfig, format_version
-
     tail = (f"-m{min_per_class}" if min_per_class else "") + (f"-t{test_per_class}" if test_per_class else "") \
         + ("-i" if independent else "") + ("-f" + "".join(str(k) for k in sorted(folds)) if folds else "") \
         + ("" if videos else "-novideo")
@@ -38,8 +38,6 @@ def resolve_dataset(dataset: str, root: str = "", clips: int = 700, size: int = 
     """(layout for `load_split`, root folder). For 'synth' with no root, the benchmark is generated. `folds` (with
     `independent`): only these folds are needed; the whole set is used where it is already rendered, else a set of
     only these folds is (its clips are the whole set's clips of those folds, to the byte)."""
-    from .generate import GenerateConfig, generate
-
     if dataset not in LAYOUTS:
         raise ValueError(f"dataset must be one of {', '.join(LAYOUTS)} (got {dataset!r})")
     if dataset == "synth":

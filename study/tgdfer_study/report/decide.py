@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as st
+from scipy.optimize import brentq
 
 from tgdfer.report.stats import LEVEL, Estimate
+
 
 VERDICTS = ("supports", "contradicts", "no effect larger than the margin", "cannot tell")
 
@@ -72,8 +74,6 @@ def min_detectable(e: Estimate, alpha: float = 0.05, power: float = 0.8) -> floa
     """Smallest true difference a two-sided t-test at `alpha` finds with probability `power`, at this standard error:
     the noncentrality d at which the noncentral t (df of the Estimate) exceeds the critical value with probability
     `power`, times the se. (The shortcut (t_{1-alpha/2} + t_power) se gives 73% power, not 80, at df 4 and alpha/12.)"""
-    from scipy.optimize import brentq
-
     se, df = standard_error(e)
     if not df:
         return float("nan")

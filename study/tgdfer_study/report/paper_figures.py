@@ -5,17 +5,23 @@ In: the records of `collect` (`results/`). Out: `paper/figures/*.png`. The drawi
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from PIL import Image
 
+from tgdfer.config import CROP_SCALE, load_variants
+from tgdfer.report.figures import confusion_panels, crop_comparison, crop_examples, frame_auc_boxes, frame_strip
 from tgdfer.report.frames import DEFINITIONS, FLOOR_NAMES
 from tgdfer.report.tables import DATASET_NAMES, REF, load_records, variant_rows
 
+from .training_size import curve_figure, curve_values
+
 
 def _save(fig, path: Path, **kw) -> Path:
-    import matplotlib.pyplot as plt
 
     fig.savefig(path, **kw)
     plt.close(fig)
@@ -23,7 +29,6 @@ def _save(fig, path: Path, **kw) -> Path:
 
 
 def _confusion_figure(conf: pd.DataFrame, out: Path) -> dict[str, Path]:
-    from tgdfer.report.figures import confusion_panels
 
     if not len(conf):
         return {}
@@ -40,7 +45,6 @@ def _confusion_figure(conf: pd.DataFrame, out: Path) -> dict[str, Path]:
 
 
 def _relevance_figures(ex: dict, out: Path) -> dict[str, Path]:
-    from tgdfer.report.figures import frame_strip
 
     files = {}
     for ds in sorted({k.split("__")[0] for k in ex}):
@@ -59,7 +63,6 @@ def _relevance_figures(ex: dict, out: Path) -> dict[str, Path]:
 
 
 def _curves_figure(hist: pd.DataFrame, out: Path) -> dict[str, Path]:
-    import matplotlib.pyplot as plt
 
     if not len(hist):
         return {}
@@ -85,9 +88,6 @@ def _curves_figure(hist: pd.DataFrame, out: Path) -> dict[str, Path]:
 
 def _frame_auc_figure(rec: pd.DataFrame, clips: pd.DataFrame, out: Path) -> dict[str, Path]:
     """Per-clip frame AUC of every variant with frame evidence, the floors below (pooled over folds and seeds)."""
-    from tgdfer.config import load_variants
-    from tgdfer.report.figures import frame_auc_boxes
-
     if not len(clips):
         return {}
     ds = clips.dataset.mode().iloc[0]
@@ -118,7 +118,6 @@ def write_figures(results: str | Path, out: str | Path) -> dict[str, Path]:
 
 
 def _training_size_figure(rec: pd.DataFrame, out: Path) -> dict[str, Path]:
-    from .training_size import curve_figure, curve_values
 
     if curve_values(rec).empty:
         return {}
@@ -127,14 +126,6 @@ def _training_size_figure(rec: pd.DataFrame, out: Path) -> dict[str, Path]:
 
 def write_crop_figure(out: str | Path) -> Path:
     """The faces section's before/after crop (not from records: a generated scene frame and a real photo)."""
-    import io
-
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    from tgdfer.config import CROP_SCALE
-    from tgdfer.report.figures import crop_comparison, crop_examples
-
     fig = crop_comparison(crop_examples(), [(1.4, "crop 1.4 x box: before\n(the old --margin 0.2)"),
                                             (CROP_SCALE, f"crop {CROP_SCALE} x box: the default\n(--crop-scale, DFEW-like)")])
     path = Path(out) / "face_crops.png"

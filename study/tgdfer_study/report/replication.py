@@ -22,8 +22,11 @@ import pandas as pd
 
 from tgdfer.io import atomic_write_text
 from tgdfer.report import stats
-from .claims import METRIC_NAMES, claims_table, rule
+from tgdfer.report.tables import markdown_table, use_design_of
+
+from .claims import METRIC_NAMES, claims_table, floor_of, rule
 from .plan import RUN_NAMES, load_plan, plan_markdown
+
 
 PLAN_FILE = "paper/analysis_plan_replication.json"
 RECORDS = "results/replication"
@@ -54,8 +57,6 @@ SETS = (REPLICATION, PRECISION)
 def scores_table(rec: pd.DataFrame, dataset: str = "synth", scored: tuple = PAIRS[:3]) -> pd.DataFrame:
     """Each run's own scores (UAR, contrastive frame AUC: mean [95% CI] over its folds x seeds) with the floors beside
     them: chance UAR (1/C), random frame scores, the position prior and the change detector ('-': not applicable)."""
-    from .claims import floor_of
-
     rows = []
     for run in ("tgdfer",) + tuple(scored) + ("random-scores", "position-prior", "change-detector"):
         cells = {}
@@ -103,8 +104,6 @@ def write_replication_tables(results: str | Path, out: str | Path, plan_path: st
                              which: SealedSet = REPLICATION) -> dict[str, Path]:
     """The tables of the module docstring from the records in `results` (those of `which`, the replication draw's
     by default), named `<draw>_scores.md` and so on."""
-    from tgdfer.report.tables import markdown_table, use_design_of
-
     rec = pd.read_csv(Path(results) / "records.csv")
     use_design_of(results)                                        # the intervals' design (independent folds)
     plan, out, name = load_plan(plan_path), Path(out), which.draw

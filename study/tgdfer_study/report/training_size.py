@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from tgdfer.report import stats
+
 
 SUFFIX = re.compile(r"\+train_fraction=([0-9.]+)$")
 CURVE_RUNS = {"tgdfer": "TG-DFER", "tgdfer+text=none": "no text",
@@ -58,8 +60,6 @@ def curve_table(rec: pd.DataFrame, metric: str = "uar", dataset: str = "synth") 
 
 def curve_figure(rec: pd.DataFrame, metric: str = "uar", dataset: str = "synth", clips: int | None = None):
     """UAR against the share of the training draw, mean and 95% interval a point, one line a run."""
-    import matplotlib.pyplot as plt
-
     v = curve_values(rec, metric, dataset)
     fig, ax = plt.subplots(figsize=(5.6, 3.8))
     for i, (run, label) in enumerate(CURVE_RUNS.items()):

@@ -11,17 +11,23 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ..data.decode import ClipReader, is_video
 from ..data.faces import CROP_SCALE
+from ..data.ground_truth import is_generated
 from ..data.sampling import segment_indices
 from ..data.transforms import ClipTransform
+from ..report.figures import frame_strip
+from ..engine.checkpoint import model_from, read_checkpoint
+from ..engine.device import resolve_device
+
 
 TINY = ("tgdfer-tiny", "TGDFER-Tiny")
-REAL_FACES = ("For a model of real faces, train on DFEW with CLIP weights: README, \"Reproducing the paper on DFEW "
-              "and FERV39k\" (prepare --dataset dfew, ViT-B-16 weights, train --config tgdfer-b16).")
+REAL_FACES = ("For a model of real faces, train on DFEW with CLIP weights: README, \"Real data: DFEW, FERV39k, MAFW\" "
+              "(prepare --dataset dfew, fetch-weights, train --config tgdfer-b16).")
 
 
 class TrainedOnWarning(UserWarning):
@@ -60,8 +66,6 @@ def describe_model(ck: dict | None, model) -> dict:
 
 def from_generated_benchmark(path) -> bool:
     """True when `path` lies under a folder whose manifest.json says the generated benchmark wrote it."""
-    from ..data.ground_truth import is_generated
-
     p = Path(path).resolve()
     return any(is_generated(d) for d in (p, *p.parents))
 
@@ -79,12 +83,6 @@ def predict(path, checkpoint, out=None, device: str = "auto", faces: bool = True
             crop_scale: float = CROP_SCALE) -> dict:
     """Classify one clip; returns {'probabilities', 'pred', 'relevance' [T, C], 'frame_index', 'figure',
     'faces_found', 'model' (what it was trained on), 'warning' (None, or why the scores mean little), 'title'}."""
-    import matplotlib.pyplot as plt
-
-    from ..report.figures import frame_strip
-    from .checkpoint import model_from, read_checkpoint
-    from .device import resolve_device
-
     path = Path(path)
     if checkpoint is None and model is None:
         raise ValueError("predict needs a checkpoint: a run's last.pt or best.pt (python -m tgdfer train writes them)")
