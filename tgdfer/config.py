@@ -35,8 +35,8 @@ class ModelConfig:
     frame_diff: bool = True             # feed x_t - x_{t-1} to the short-term branch
     dropout: float = 0.1                # dropout in the temporal transformer
     text: str = "learnable+descriptions"  # none | classname | learnable | descriptions | learnable+descriptions
-    descriptions: str = "facs"          # facs (plain English) | au (the tiny backbone's action-unit captions);
-                                        # either with -permuted: the sentences given to the wrong classes (a control)
+    descriptions: str = "facs"          # facs (plain English) | au (the tiny backbone's action-unit captions) |
+                                        # facs-deranged:K, au-deranged:K (seeded derangements: controls) | a .json/.txt file
     n_ctx: int = 8                      # learnable context vectors per class (M)
     context_length: int = 77            # text tokens the text tower reads
     visual_prompt: bool = True          # enrich label features with the clip's instances
@@ -197,6 +197,8 @@ class Switches:
     visual_prompt: str = switch("model.visual_prompt", "the visual prompt module", ("true", "false"))
     finetune: str = switch("model.finetune", "image tower: full | last:N | frozen")
     pretrained: str = switch("model.pretrained", "weights: an open_clip tag, a checkpoint path, or none")
+    descriptions: str = switch("model.descriptions", "the classes' descriptions: facs | au | facs-deranged:K | au-deranged:K | "
+                               "a .json or .txt file of your own (docs/descriptions.md)")
     epochs: int = switch("train.epochs", "epochs", kind=int)
     max_steps: int = switch("train.max_steps", "stop after this many optimiser steps", kind=int)
     batch_size: int = switch("train.batch_size", "clips PER GPU (per process) at once, as open_clip reads it; the "

@@ -146,4 +146,31 @@ def _cmd_tables(a) -> int:
     return 0
 
 
-COMMANDS = (_parser_collect, _parser_tables, _parser_report, _parser_bench, _parser_fetch_weights, _parser_pretrain_tiny)
+def _parser_zeroshot(sub) -> None:
+    zs = sub.add_parser("zeroshot", help="zero-shot UAR of a config's CLIP towers on a dataset, for class names and "
+                                         "descriptions (yours too)",
+                        description="Classify one frame a clip (the apex on the generated benchmark, the middle frame "
+                                    "elsewhere) by the cosine between its image feature and each class's text feature, "
+                                    "with no training: class names, the packaged descriptions and, with "
+                                    "--descriptions, a file of your own (UAR and WAR in %).")
+    zs.add_argument("--dataset", default="dfew", choices=["dfew", "ferv39k", "mafw", "annotation", "csv"])
+    zs.add_argument("--root", required=True, help="dataset folder")
+    zs.add_argument("--fold", type=int, default=1)
+    zs.add_argument("--split", default="test", choices=["train", "test"])
+    zs.add_argument("--config", default="tgdfer-tiny-f3")
+    zs.add_argument("--descriptions", default=None, help="a .json or .txt descriptions file (docs/descriptions.md)")
+    zs.set_defaults(func=_cmd_zeroshot)
+
+
+def _cmd_zeroshot(a) -> int:
+    from ..engine.zeroshot import PROMPTS, with_file, zero_shot     # late: start-up time
+
+    res = zero_shot(a.root, a.config, (a.fold,), a.split, prompts=with_file(a.descriptions) if a.descriptions else PROMPTS,
+                    dataset=a.dataset)
+    print(f"{res['clips']} clips, fold {a.fold} {a.split}, {a.config}; chance UAR {100 * res['chance_uar']:.1f}")
+    for name in with_file(a.descriptions) if a.descriptions else PROMPTS:
+        print(f"  {name:60s} UAR {100 * res[name]['uar']:5.1f}  WAR {100 * res[name]['war']:5.1f}")
+    return 0
+
+
+COMMANDS = (_parser_collect, _parser_tables, _parser_zeroshot, _parser_report, _parser_bench, _parser_fetch_weights, _parser_pretrain_tiny)

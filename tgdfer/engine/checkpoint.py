@@ -34,8 +34,10 @@ def model_state(model: TGDFER) -> dict:
 
 
 def save_checkpoint(path: Path, model: TGDFER, cfg: Config, extra: dict) -> None:
+    described = getattr(model.text_labels, "descriptions", None)         # a user's file travels with the model
     atomic_torch_save(path, {"format": FORMAT, "config": to_plain(cfg.to_dict()), "class_names": list(model.class_names),
-                             "backbone": to_plain(model.backbone.info), "model": model_state(model), **to_plain(extra)})
+                             "backbone": to_plain(model.backbone.info), "model": model_state(model),
+                             **({"descriptions": to_plain(described)} if described else {}), **to_plain(extra)})
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -63,7 +65,8 @@ def config_of(ck: dict) -> Config:
 
 def model_from(ck: dict, device: str | torch.device = "cpu", cache_dir: str | None = None, source="checkpoint") -> TGDFER:
     """A trained model from a checkpoint already read (`read_checkpoint`); `source` names it in errors."""
-    model = create_model(config_of(ck), class_names=ck["class_names"], cache_dir=cache_dir)
+    model = create_model(config_of(ck), class_names=ck["class_names"], cache_dir=cache_dir,
+                         descriptions=ck.get("descriptions"))
     missing, unexpected = model.load_state_dict(ck["model"], strict=False)
     # parts that checkpoints written before a config left them out still hold (they never had a gradient)
     unexpected = [k for k in unexpected if not any(k.startswith(p) for p in model.unbuilt)]

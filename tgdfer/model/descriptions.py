@@ -4,8 +4,9 @@ In: a name or a file, and the dataset's class names. Out: {'source', 'template_c
 'classes': {class: [sentence, ...]}}. What `model.descriptions` may name:
   facs, au                 the packaged plain-English cues (`assets/descriptions.json`) and the tiny backbone's
                            action-unit captions (`assets/descriptions_au.json`)
-  facs-deranged:K          facs's sentences of the dataset's own classes given to the wrong classes: a uniform random
-                           derangement of the classes, seeded by K (a distribution of "wrong text", one draw a K)
+  facs-deranged:K,         the packaged sentences of the dataset's own classes given to the wrong classes: a uniform
+  au-deranged:K            random derangement of the classes, seeded by K (a distribution of "wrong text", one draw
+                           a K; the same sentences as facs or au, so a run against them separates meaning from words)
   facs-permuted            the control of the committed records: each class gets the sentences of the next class in
                            the packaged file's 11-class order (for DFEW's 7 classes not a derangement of their own
                            sentences: fear reads contempt's, happiness's are never read); kept so they reproduce
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..classes import canonical_name
+from ..paths import resolve
 
 PACKAGED = {"facs": "descriptions.json", "au": "descriptions_au.json"}
 PERMUTED = "-permuted"
@@ -65,8 +67,9 @@ def _sentences(items, path, cls) -> list[str]:
 
 
 def read_file(path) -> dict:
-    """A user's descriptions file as {'source', 'classes': {name as written: [sentences]}} (JSON or plain text)."""
-    path = Path(path)
+    """A user's descriptions file as {'source', 'classes': {name as written: [sentences]}} (JSON or plain text). A
+    relative path is taken from the working folder, else from the repository root (`paths.resolve`)."""
+    path = Path(path) if Path(path).is_file() else resolve(path)
     if not path.is_file():
         raise DescriptionsError(f"{path}: no such descriptions file; fix: give a .json or .txt file that exists")
     text = path.read_text(encoding="utf-8")
@@ -128,7 +131,7 @@ def load_descriptions(spec: str = "facs", class_names: tuple[str, ...] | list[st
         return {**TEMPLATES, **d}
     base = spec.split("-")[0]
     if base not in PACKAGED:
-        names = ", ".join(["facs", "au", "facs-permuted", "au-permuted", "facs-deranged:K", "a .json or .txt file"])
+        names = ", ".join(["facs", "au", "facs-permuted", "au-permuted", "facs-deranged:K", "au-deranged:K", "a .json or .txt file"])
         raise ValueError(f"descriptions must be one of {names} (got {spec!r})")
     d = dict(_packaged(base))
     if spec.endswith(PERMUTED):

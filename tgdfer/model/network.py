@@ -22,7 +22,8 @@ from ..config import Config, ModelConfig, load_config
 from .backbone import Backbone, create_backbone
 from .mil import MILPool
 from .temporal import MultiGrainedTemporal
-from .text_labels import TextLabels, load_descriptions
+from .descriptions import load_descriptions
+from .text_labels import TextLabels
 from .visual_prompt import VisualPrompt
 
 
@@ -56,7 +57,8 @@ def unused_parts(cfg: ModelConfig, instance_loss: bool = True) -> dict[str, str]
 
 
 class TGDFER(nn.Module):
-    def __init__(self, backbone: Backbone, cfg: ModelConfig, class_names: list[str], *, instance_loss: bool = True):
+    def __init__(self, backbone: Backbone, cfg: ModelConfig, class_names: list[str], *, instance_loss: bool = True,
+                 descriptions: dict | None = None):
         super().__init__()
         D = backbone.embed_dim
         self.cfg, self.class_names = cfg, list(class_names)
@@ -68,7 +70,8 @@ class TGDFER(nn.Module):
                                              instances="temporal.short" not in self.unbuilt)
         self.text_labels = TextLabels(self.class_names, cfg.text, cfg.clip_model, D, backbone.text.width,
                                       min(cfg.context_length, backbone.text.context_length), cfg.n_ctx,
-                                      descriptions=load_descriptions(cfg.descriptions))
+                                      descriptions=descriptions or load_descriptions(cfg.descriptions,
+                                                                                     tuple(class_names)))
         self.visual_prompt = VisualPrompt(D, cfg.prompt_heads, cfg.visual_prompt, cfg.gate_init, cfg.tau, cfg.tau_r,
                                           cfg.prompt_residual)
         self.mil = MILPool(D, cfg.pool, cfg.mil_lambda, cfg.topk)
@@ -108,7 +111,7 @@ class TGDFER(nn.Module):
 
 def create_model(config: str | Config = "tgdfer-tiny", variant: str = "tgdfer", overrides: dict | None = None,
                  class_names: list[str] | None = None, dataset: str = "dfew", cache_dir: str | None = None,
-                 download: bool = False, *, device: str | torch.device = "cpu") -> TGDFER:
+                 download: bool = False, *, device: str | torch.device = "cpu", descriptions: dict | None = None) -> TGDFER:
     """The factory: every config and variant goes through here.
 
     `config` is a packaged config name, a JSON path or a `Config`; `variant` a named variant of
@@ -119,7 +122,8 @@ def create_model(config: str | Config = "tgdfer-tiny", variant: str = "tgdfer", 
     m = cfg.model
     backbone = create_backbone(m.clip_model, m.pretrained, m.finetune, cache_dir=cache_dir,
                                sha256=m.weights_sha256 or None, download=download, device=device)
-    model = TGDFER(backbone, m, class_names or dataset_classes(dataset), instance_loss=cfg.loss.w_inst > 0)
+    model = TGDFER(backbone, m, class_names or dataset_classes(dataset), instance_loss=cfg.loss.w_inst > 0,
+                   descriptions=descriptions)
     model.config = cfg
     return model
 

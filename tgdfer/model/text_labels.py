@@ -9,49 +9,25 @@ K descriptions a class averaged]. Variants (`text` switch):
   learnable               [ctx_1..ctx_M] {name}.
   descriptions            the K descriptions as written (frozen)
   learnable+descriptions  [ctx_1..ctx_M] {description}, K a class (default)
+The descriptions themselves are data: `descriptions.py` (packaged, controls, or a file of your own).
 """
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from importlib import resources
 
 import open_clip
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .descriptions import load_descriptions  # noqa: F401  (re-exported: the text branch's data)
+
 TEXT_MODES = ("none", "classname", "learnable", "descriptions", "learnable+descriptions")
-
-
-DESCRIPTIONS = {"facs": "descriptions.json", "au": "descriptions_au.json"}
-PERMUTED = "-permuted"      # e.g. 'facs-permuted': the same sentences given to the wrong classes (a control)
-
-
-@lru_cache(maxsize=None)
-def load_descriptions(vocabulary: str = "facs") -> dict:
-    """The class descriptions: {'source', 'template_classname', 'template_description', 'classes': {name: [..]}}.
-
-    'facs': plain English, for CLIP models pretrained on natural language; 'au': the action-unit captions the tiny
-    backbone 'synthface' was pretrained on. '<vocabulary>-permuted' is the control that separates what the words say
-    from the parameters they add: every class gets the sentences of the next class in the file's order (the last
-    class those of the first), so no class keeps its own and the words, their number and their length are unchanged.
-    """
-    base = vocabulary[:-len(PERMUTED)] if vocabulary.endswith(PERMUTED) else vocabulary
-    if base not in DESCRIPTIONS:
-        names = [v for d in DESCRIPTIONS for v in (d, d + PERMUTED)]
-        raise ValueError(f"descriptions must be one of {', '.join(names)} (got {vocabulary!r})")
-    d = json.loads(resources.files("tgdfer.assets").joinpath(DESCRIPTIONS[base]).read_text())
-    if base != vocabulary:
-        names = list(d["classes"])
-        d["classes"] = {name: d["classes"][names[(i + 1) % len(names)]] for i, name in enumerate(names)}
-        d["source"] = f"{d['source']} PERMUTED: each class has the next class's sentences (a control)."
-    return d
 
 
 def prompt_texts(class_names: list[str], mode: str, descriptions: dict | None = None) -> tuple[list[str], list[int]]:
     """The prompt strings of a text mode (without context placeholders) and each one's class index."""
-    d = descriptions or load_descriptions()
+    d = descriptions or load_descriptions("facs", tuple(class_names))
     texts, owner = [], []
     for c, name in enumerate(class_names):
         if mode in ("classname",):
@@ -60,7 +36,7 @@ def prompt_texts(class_names: list[str], mode: str, descriptions: dict | None = 
             items = [f"{name}."]
         elif mode in ("descriptions", "learnable+descriptions"):
             if name not in d["classes"]:
-                raise KeyError(f"no descriptions for class {name!r} in descriptions.json; add a list for it")
+                raise KeyError(f"no descriptions for class {name!r} ({d.get('source', '')[:80]}); add a list for it")
             items = [d["template_description"].format(description=s, name=name) for s in d["classes"][name]]
         else:
             raise ValueError(f"text mode must be one of {TEXT_MODES}, got {mode!r}")
@@ -90,7 +66,7 @@ class TextLabels(nn.Module):
             self.embeddings = nn.Parameter(torch.randn(self.n_classes, embed_dim) * 0.02)   # [C, D]
             return
         texts, owner = prompt_texts(class_names, mode, descriptions)
-        self.texts = texts
+        self.texts, self.descriptions = texts, descriptions
         tok = _tokenizer(tokenizer_name, context_length)
         placeholder = " ".join(["X"] * self.n_ctx) + " " if self.n_ctx else ""
         default_device = torch.empty(0).device                                              # meta when building for reports
