@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.tgdfer-installed
 comma  := ,
 EXTRAS := dev$(if $(filter Linux-x86_64,$(shell uname -s)-$(shell uname -m)),$(comma)decord,)
 
-.PHONY: install demo regenerate tune test notebooks clean-build
+.PHONY: install demo regenerate regenerate-meaning tune test notebooks clean-build
 
 # The pinned torch (2.14.1) is PyPI's CUDA build on x86_64: the environment takes about 6.5 GB, so check the disk first.
 NEED_GB ?= 7
@@ -25,11 +25,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m tgdfer_study demo
 
-# The committed records, tables and figures from nothing: every sealed draw of the protocol in turn (the evaluation
-# draw's whole plan, the replication draw's design, the precision draws' design), each refused until its analysis plan
-# is committed (docs/evidence.md).
+# The committed records, tables and figures from nothing: the evaluation draw's whole plan, the replication draw's
+# design, the precision draws' design, each refused until its analysis plan is committed (docs/evidence.md).
 regenerate: $(STAMP)
-	$(BIN)/python -m tgdfer_study regenerate
+	$(BIN)/python -m tgdfer_study regenerate --draw evaluation replication precision
+
+# The meaning draws (the dose of meaning and the claims decided with room to spare), apart: about an hour on 2 cores.
+regenerate-meaning: $(STAMP)
+	$(BIN)/python -m tgdfer_study regenerate --draw meaning
 
 # Equal tuning of every variant on the development draw's validation splits (results/tuning_equal.md).
 tune: $(STAMP)

@@ -7,6 +7,7 @@ import json
 import sys
 
 from tgdfer.paths import resolve
+from tgdfer.io import atomic_write_json
 
 from .protocol import PROTOCOL, SealedDrawError
 from .run_pool import RunsFailed
@@ -113,6 +114,33 @@ def _cmd_zeroshot(a) -> int:
     return 0
 
 
+def _parser_agreement(sub) -> None:
+    ag = sub.add_parser("agreement", help="the dose of meaning: each description set's agreement with what the "
+                                          "generator renders",
+                        description="For each description set of the dose-of-meaning study (three levels, TG-DFER's "
+                                    "own, the demo config's captions, the derangements): the share of the action "
+                                    "units its sentences name that the generator renders for the class, a class and "
+                                    "averaged over the classes that move (tgdfer_study/meaning.py).")
+    ag.add_argument("--derangements", type=int, default=4)
+    ag.add_argument("--out", default="", help="also write the table as JSON here")
+    ag.set_defaults(func=_cmd_agreement)
+
+
+def _cmd_agreement(a) -> int:
+    from .meaning import agreement_table                    # late: start-up time (the package imports torch)
+
+    rows = agreement_table(a.derangements)
+    classes = list(rows[0]["per class"])
+    print("| descriptions | spec | agreement | " + " | ".join(classes) + " |")
+    print("|---|---|---|" + "---|" * len(classes))
+    for r in rows:
+        print(f"| {r['descriptions']} | `{r['spec']}` | {r['agreement']:.3f} | " +
+              " | ".join(f"{r['per class'].get(c, float('nan')):.2f}" for c in classes) + " |")
+    if a.out:
+        atomic_write_json(resolve(a.out), rows)
+    return 0
+
+
 def _parser_power(sub) -> None:
     pw = sub.add_parser("power", help="power study on a development draw: how many folds, seeds and test clips",
                         description="Train TG-DFER and its primary comparisons on the same folds and seeds of a "
@@ -135,11 +163,14 @@ def _parser_power(sub) -> None:
     pw.add_argument("--runs-dir", dest="runs_dir", default="runs/power")
     pw.add_argument("--out", default="results/development")
     pw.add_argument("--workers", type=int, default=None)
+    pw.add_argument("--comparisons", default="primary", choices=["primary", "meaning", "rule"],
+                    help="primary: the analysis plan's comparisons; meaning: the dose of meaning (dose levels, "
+                         "derangements, no text); rule: mil_lambda 0.5, the clip-label-only tuning rule's pick")
     pw.set_defaults(func=_cmd_power)
 
 
 def _cmd_power(a) -> int:
-    from .power_study import resummarise, run_power_study   # late: start-up time (torch)
+    from .power_study import STUDIES, resummarise, run_power_study   # late: start-up time (torch)
 
     if a.from_pairs:
         resummarise([resolve(p) for p in a.from_pairs], resolve(a.out), a.grid_folds)
@@ -156,7 +187,7 @@ def _cmd_power(a) -> int:
     else:
         root = resolve(a.root)
     run_power_study("dfew", root, a.config, resolve(a.runs_dir), a.folds, a.seeds, resolve(a.out),
-                    workers=a.workers, draw=a.draw or "")
+                    workers=a.workers, draw=a.draw or "", comparisons=STUDIES[a.comparisons])
     print((resolve(a.out) / "power.md").read_text())
     return 0
 
@@ -219,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="The study of the generated benchmark: demo, regeneration, tuning, power")
     sub = p.add_subparsers(dest="command", metavar="command")
     for add in (_parser_demo, _parser_regenerate, _parser_paper, _parser_tune, _parser_power, _parser_zeroshot,
-                _parser_bench_protocol):
+                _parser_bench_protocol, _parser_agreement):
         add(sub)
     return p
 

@@ -36,6 +36,18 @@ COMPARISONS = {"no text": ("tgdfer", {"model.text": "none"}),
                "no visual prompt": ("tgdfer", {"model.visual_prompt": False}),
                "no temporal network": ("tgdfer", {"model.temporal": "none"}),
                "MIL-only": ("mil-only", {})}
+# The dose of meaning (docs/evidence.md): descriptions at three levels of agreement with what the generator renders,
+# seeded derangements of the dataset's own classes' sentences, and no text, each against TG-DFER's own descriptions.
+DOSES = "study/tgdfer_study/descriptions"
+MEANING = {"no text": ("tgdfer", {"model.text": "none"}),
+           "dose: all": ("tgdfer", {"model.descriptions": f"{DOSES}/dose_all.json"}),
+           "dose: half": ("tgdfer", {"model.descriptions": f"{DOSES}/dose_half.json"}),
+           "dose: none": ("tgdfer", {"model.descriptions": f"{DOSES}/dose_none.json"}),
+           "deranged 1": ("tgdfer", {"model.descriptions": "facs-deranged:1"}),
+           "deranged 2": ("tgdfer", {"model.descriptions": "facs-deranged:2"})}
+# The tuning rule (results/tuning_rule.md): the mil_lambda the clip-label-only rule picks against the config's 0.75.
+RULE = {"mil_lambda 0.5": ("tgdfer", {"model.mil_lambda": 0.5})}
+STUDIES = {"primary": COMPARISONS, "meaning": MEANING, "rule": RULE}
 
 
 def clip_differences(ref: Path, other: Path) -> dict:
@@ -77,14 +89,15 @@ def fold_rows(name: str, fold: int, seeds, per_seed: list[dict]) -> list[dict]:
 
 
 def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds, out: Path, *,
-                    workers: int | None = None, say=print, draw: str = "") -> dict:
+                    workers: int | None = None, say=print, draw: str = "", comparisons: dict | None = None) -> dict:
     """Train the pairs (reusing finished runs), then write power.json, power_pairs.csv and power.md into `out`.
     `draw`: the protocol's name of the development draw at `root`, kept in the JSON and in a pairs column, so that
     studies of several draws can be pooled (`resummarise`)."""
     t0 = time.time()
+    comparisons = comparisons or COMPARISONS
     cache = Path(runs_dir) / "synth" / "cache"
     warm_cache(layout, root, config, cache)
-    plan = [PlannedRun(v, ov, f, s, "power") for v, ov in [("tgdfer", {})] + list(COMPARISONS.values())
+    plan = [PlannedRun(v, ov, f, s, "power") for v, ov in [("tgdfer", {})] + list(comparisons.values())
             for f in folds for s in seeds]
     check_failures(run_pool([spec_of(r, layout, root, config, runs_dir, cache) for r in plan], workers, say, t0))
 
@@ -92,7 +105,7 @@ def run_power_study(layout: str, root, config: str, runs_dir: Path, folds, seeds
         return run_folder(spec_of(PlannedRun(variant, ov, f, s), layout, root, config, runs_dir, cache))
 
     rows = []
-    for name, (variant, ov) in COMPARISONS.items():
+    for name, (variant, ov) in comparisons.items():
         for f in folds:
             per_seed = [clip_differences(folder("tgdfer", {}, f, s), folder(variant, ov, f, s)) for s in seeds]
             rows += fold_rows(name, f, seeds, per_seed)

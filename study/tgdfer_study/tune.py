@@ -31,9 +31,14 @@ DESIGN_GRID = {"model.prompt_residual": ("plain", "centred")}        # `tune --d
 # `tune --training`: the learning rate of the trained parts (head and text prompt together) and the weight of
 # the pooled instance scores; each list starts with the value the config held before, so a tie keeps it.
 TRAINING_GRID = {"train.lr": (1e-3, 3e-4, 3e-3), "model.mil_lambda": (0.5, 0.25, 0.75)}
-RULE = ("highest mean validation UAR; settings within 1 point of it are tied, and the tie goes to the higher "
-        "validation frame AUC, then to the first setting listed (fewer epochs; the plain design; the config's "
-        "earlier learning rate and mil_lambda)")
+# Tuning reads clip labels only: the validation UAR decides, a tie goes to the first setting listed. (Until
+# 2026-12-07 a tie went to the higher validation frame AUC, which reads the generator's frame labels: that rule chose
+# the committed configs, whose records rest on them; results/tuning_rule.md says what the clip-label rule picks.)
+RULE = ("highest mean validation UAR; settings within 1 point of it are tied, and the tie goes to the first setting "
+        "listed (fewer epochs; the plain design; the config's earlier learning rate and mil_lambda); no frame label "
+        "is read")
+OLD_RULE = ("highest mean validation UAR; settings within 1 point of it are tied, and the tie goes to the higher "
+            "validation frame AUC, then to the first setting listed")
 
 
 def tune_one(job: dict) -> dict:
@@ -64,8 +69,7 @@ def choose(table: pd.DataFrame, grid: dict = GRID) -> pd.DataFrame:
         rows.append(row)
     s = pd.DataFrame(rows)
     tied = s[s.val_uar >= s.val_uar.max() - 0.01]
-    best = tied.sort_values("val_frame_auc", ascending=False, kind="stable").index[0]
-    s["chosen"] = s.index == best
+    s["chosen"] = s.index == tied.index[0]                      # clip labels only (RULE)
     return s
 
 

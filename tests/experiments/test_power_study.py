@@ -199,3 +199,12 @@ def test_warm_cache_with_runs_encodes_test_views_of_every_planned_runs_validatio
     tests = {p for k in range(1, 6) for p in load_tables("dfew", root, k, "frames", 1, load_config("tgdfer-tiny").train,
                                                           0).test_t.path}
     assert seen[1] == ("test", tests | vals[0] | vals[1] | vals[2])
+
+
+def test_the_power_commands_studies_are_the_modules():
+    from tgdfer_study.cli import build_parser
+    from tgdfer_study.power_study import STUDIES
+
+    action = next(a for a in build_parser()._subparsers._group_actions[0].choices["power"]._actions
+                  if a.dest == "comparisons")
+    assert list(action.choices) == list(STUDIES)

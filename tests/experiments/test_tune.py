@@ -20,18 +20,18 @@ def test_every_grid_setting_is_a_config(grid):
             load_config("tgdfer-tiny", "tgdfer", expand({key: v}))      # raises on an unknown field
 
 
-def test_rule_ties_go_to_frame_auc_then_first_listed():
+def test_rule_reads_clip_labels_only_a_tie_goes_to_the_first_listed():
     rows = []
-    for lr, uar, auc in [(1e-3, 0.700, 0.80), (3e-4, 0.705, 0.70), (3e-3, 0.650, 0.95)]:
+    for lr, uar, auc in [(1e-3, 0.700, 0.60), (3e-4, 0.705, 0.95), (3e-3, 0.650, 0.99)]:
         for fold in (1, 2):
             for seed in (0, 1):
                 rows.append(dict(lr=lr, fold=fold, seed=seed, val_uar=uar + 0.001 * seed, val_war=uar,
                                  val_frame_auc=auc))
     s = choose(pd.DataFrame(rows), {"train.lr": TRAINING_GRID["train.lr"]})
-    assert s.loc[s.chosen, "lr"].item() == 1e-3        # within 1 point of the best UAR, higher frame AUC
-    rows = [dict(r, val_frame_auc=0.8) for r in rows]
+    assert s.loc[s.chosen, "lr"].item() == 1e-3        # tied within 1 UAR point: the first listed, not the higher AUC
+    rows = [dict(r, val_uar=0.6) if r["lr"] == 1e-3 else r for r in rows]
     s = choose(pd.DataFrame(rows), {"train.lr": TRAINING_GRID["train.lr"]})
-    assert s.loc[s.chosen, "lr"].item() == 1e-3        # full tie: the first listed
+    assert s.loc[s.chosen, "lr"].item() == 3e-4        # out of the tie: the best UAR
 
 
 def test_equal_tuning_chooses_one_setting_by_the_mean_over_variants():

@@ -101,3 +101,62 @@ def test_the_committed_plan_names_runs_the_protocol_makes():
             assert name in made or name in FLOOR_NAMES, name
             if name not in FLOOR_NAMES:           # a primary comparison runs on every primary seed
                 assert seeds[name] == set(P.primary_seeds), name
+
+
+def test_a_trend_is_the_slope_on_the_levels_and_a_mean_of_runs_is_one_comparison(tmp_path):
+    ref = np.array([0.80, 0.82, 0.78, 0.81, 0.79])     # above the random floor (50) at every dose
+    wobble = np.array([0.004, -0.003, 0.002, -0.004, 0.001])
+    rec = _records({"tgdfer": ref, "lo": ref - 0.20 + wobble, "mid": ref - 0.10 - wobble, "hi": ref + wobble,
+                    "w1": ref - 0.05 + wobble, "w2": ref - 0.07 - wobble}, metric="frame_auc_contrastive")
+    trend = {"id": "dose", "claim": "dose", "metric": "frame_auc_contrastive", "direction": 1,
+             "comparisons": [{"trend": [{"run": "lo", "level": 0.0}, {"run": "mid", "level": 0.5},
+                                        {"run": "hi", "level": 1.0}], "label": "levels"}]}
+    wrong = {"id": "wrong", "claim": "wrong", "metric": "frame_auc_contrastive", "direction": -1,
+             "comparisons": [{"runs": ["w1", "w2"], "reference": "tgdfer", "label": "mean of two"}]}
+    t = claims_table(rec, plan=_plan(tmp_path, [trend, wrong])).set_index("claim of the paper")
+    assert float(t.loc["dose", "Δ [95% CI, unadjusted]"].split()[0]) == pytest.approx(20.0, abs=0.1)    # 0.2 per unit of level, in points
+    assert float(t.loc["wrong", "Δ [95% CI, unadjusted]"].split()[0]) == pytest.approx(-6.0, abs=0.1)
+    assert t.loc["dose", "claim verdict"] == "**supports**" and t.loc["wrong", "claim verdict"] == "**supports**"
+
+
+def test_direction_zero_two_sided_and_no_gain(tmp_path):
+    ref = np.array([0.50, 0.52, 0.48, 0.51, 0.49])
+    wobble = np.array([0.004, -0.003, 0.002, -0.004, 0.001])
+    rec = _records({"tgdfer": ref, "same": ref + wobble, "loss": ref - 0.08 + wobble, "gain": ref + 0.08 + wobble})
+
+    def zero(cid, run, test="two-sided"):
+        return {**_claim(cid, run), "direction": 0, "test": test}
+    plan = _plan(tmp_path, [zero("same", "same"), zero("loss", "loss"), zero("loss, no gain", "loss", "no gain"),
+                            zero("gain, no gain", "gain", "no gain")])
+    t = claims_table(rec, plan=plan).set_index("claim of the paper")
+    assert t.loc["same", "claim verdict"] == "**supports**"
+    assert t.loc["loss", "claim verdict"] == "**contradicts**"          # two-sided: any difference contradicts
+    assert t.loc["loss, no gain", "claim verdict"] == "**supports**"    # one-sided: a loss is no gain
+    assert t.loc["gain, no gain", "claim verdict"] == "**contradicts**"
+    with pytest.raises(ValueError, match="no gain"):
+        _plan(tmp_path, [{**_claim("c", "r"), "test": "no gain"}])      # one-sided needs direction 0
+
+
+def test_sensitivity_is_beside_the_verdict_and_does_not_change_it(tmp_path):
+    ref = np.array([0.50, 0.52, 0.48, 0.51, 0.49])
+    rec = _records({"tgdfer": ref, "a": ref - 0.02 + np.array([0.004, -0.006, 0.001, 0.008, -0.007])})
+    plan = _plan(tmp_path, [_claim("a", "a")])
+    with_s, without = claims_table(rec, plan=plan), claims_table(rec, plan=plan, with_sensitivity=False)
+    col = [c for c in with_s.columns if c not in without.columns]
+    assert len(col) == 1 and "after the draw" in col[0]
+    assert "plain t:" in with_s[col[0]][0] and "equivalence at Holm's level" in with_s[col[0]][0]
+    assert list(with_s["claim verdict"]) == list(without["claim verdict"])
+
+
+def test_the_plan_may_exempt_named_controls_from_the_floor_rule(tmp_path):
+    ref = np.array([0.80, 0.82, 0.78, 0.81, 0.79])
+    wobble = np.array([0.004, -0.003, 0.002, -0.004, 0.001])
+    rec = _records({"tgdfer": ref, "wrong": ref - 0.4 + wobble}, metric="frame_auc_contrastive")
+    claim = _claim("w", "wrong", "frame_auc_contrastive")
+    assert _plan(tmp_path, [claim]).raw and claims_table(rec, plan=_plan(tmp_path, [claim]))["claim verdict"][0] == "cannot tell"
+    raw = {"alpha": 0.05, "margin": 0.03, "correction": "holm", "claims": [claim], "floor_exempt": {"runs": ["wrong"]}}
+    (tmp_path / "exempt.json").write_text(json.dumps(raw))
+    t = claims_table(rec, plan=load_plan(tmp_path / "exempt.json"))
+    assert t["claim verdict"][0] == "**supports**"
+    rec2 = _records({"tgdfer": ref - 0.4, "wrong": ref - 0.45 + wobble}, metric="frame_auc_contrastive")
+    assert "below its floor" in claims_table(rec2, plan=load_plan(tmp_path / "exempt.json"))["comparison verdict"][0]

@@ -86,3 +86,30 @@ def test_committed_replication_tables_are_what_its_records_give(tmp_path):
     for f in files.values():
         committed = repo_root() / "paper" / "tables" / f.name
         assert f.read_text() == committed.read_text(), f"{f.name} is stale: run `python -m tgdfer_study paper`"
+
+
+def test_the_meaning_draw_makes_every_run_its_plan_reads_and_the_plans_agreement_is_the_files():
+    from tgdfer.paths import run_name
+    from tgdfer_study.meaning import agreement, dose_specs
+    from tgdfer_study.report.replication import MEANING
+
+    p = load_protocol()
+    d = p.draws["meaning"]
+    assert d.sealed and d.analysis_plan == MEANING.plan_file
+    runs = d.planned_runs(p.folds)
+    made = {run_name(r.variant, r.overrides) for r in runs} | {"position-prior", "change-detector"}
+    assert len(runs) == 5 * 12 * 2                                  # a part's folds x variants x seeds
+    plan = load_plan(repo_root() / MEANING.plan_file)
+    assert len(plan.primary) == 7
+    assert {n for _, k in plan.primary for n in k.runs if n} <= made
+    assert set(plan.raw["floor_exempt"]["runs"]) <= made and "tgdfer" not in plan.raw["floor_exempt"]["runs"]
+    levels = plan.raw["agreement"]["levels"]
+    specs = dose_specs(4)
+    for k in ("none", "half", "all"):
+        key = next(x for x in levels if x.startswith(f"dose: {k if k != 'half' else 'about half'}"))
+        assert levels[key] == pytest.approx(agreement(specs[f"dose: {k}"])["mean"], abs=1e-3)
+    assert levels["derangements 1-4 of the dataset's own sentences"] == pytest.approx(
+        [agreement(f"facs-deranged:{k}")["mean"] for k in range(1, 5)], abs=1e-3)
+    trend = next(k for c, k in plan.primary if c.id == "text-frames-dose")
+    for name, spec in (("none", "dose_none"), ("all", "dose_all")):
+        assert any(spec in n for n, _ in trend.weights)

@@ -24,13 +24,40 @@ RUN_NAMES = {"tgdfer": "TG-DFER", "tgdfer+text=none": "no text", "tgdfer+text=cl
              "tgdfer+visual_prompt=false": "no visual prompt", "tgdfer+temporal=none": "no temporal network",
              "tgdfer+temporal=short": "short-term branch only", "tgdfer+temporal=long": "long-range branch only",
              "mil-only": "MIL-only", "position-prior": "position prior", "random-scores": "random scores",
-             "change-detector": "change detector"}
+             "change-detector": "change detector",
+             "tgdfer+descriptions=study_tgdfer_study_descriptions_dose_all.json": "dose: all cues rendered",
+             "tgdfer+descriptions=study_tgdfer_study_descriptions_dose_half.json": "dose: about half",
+             "tgdfer+descriptions=study_tgdfer_study_descriptions_dose_none.json": "dose: none",
+             **{f"tgdfer+descriptions=facs-deranged:{k}": f"derangement {k} of the sentences" for k in range(1, 9)}}
 
 
 @dataclass(frozen=True)
 class Comparison:
-    run: str                       # the comparison run (a variant, an ablation, or a floor)
-    reference: str = "tgdfer"      # Δ = run minus reference, paired on (fold, seed)
+    run: str                       # the comparison run (a variant, an ablation, or a floor); a composite's label
+    reference: str = "tgdfer"      # Δ = run minus reference, paired on (fold, seed); '' for a trend
+    weights: tuple = ()            # a composite: ((run, weight), ...) summed on each (fold, seed) instead of run - ref
+
+    @property
+    def runs(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.weights) if self.weights else (self.run, self.reference)
+
+
+def _comparison(k: dict, path) -> Comparison:
+    """A plan's comparison: {run, reference}; {runs: [...], reference} (the runs' mean minus the reference); or
+    {trend: [{run, level}, ...]} (the least-squares slope of the runs' scores on their levels, per unit of level)."""
+    if "trend" in k:
+        levels = [float(t["level"]) for t in k["trend"]]
+        mean = sum(levels) / len(levels)
+        ss = sum((a - mean) ** 2 for a in levels)
+        if len(levels) < 2 or ss == 0:
+            raise ValueError(f"{path}: a trend needs at least two runs at different levels")
+        w = tuple((t["run"], (float(t["level"]) - mean) / ss) for t in k["trend"])
+        return Comparison(k.get("label", "trend over " + ", ".join(t["run"] for t in k["trend"])), "", w)
+    if "runs" in k:
+        ref = k.get("reference", "tgdfer")
+        w = tuple((r, 1 / len(k["runs"])) for r in k["runs"]) + ((ref, -1.0),)
+        return Comparison(k.get("label", "mean of " + ", ".join(k["runs"])), ref, w)
+    return Comparison(k["run"], k.get("reference", "tgdfer"))
 
 
 @dataclass(frozen=True)
@@ -38,9 +65,12 @@ class Claim:
     id: str
     claim: str
     metric: str
-    direction: int                 # the sign of Δ the paper predicts (-1: the run scores below its reference)
+    direction: int                 # the sign of Δ the paper predicts (-1: the run scores below its reference; 0: no
+                                   # effect, decided by the equivalence test)
     comparisons: tuple[Comparison, ...]
     about: str = ""
+    no_gain: bool = False          # direction 0 read one-sided (the plan's "test": "no gain"): supports where the 90%
+                                   # interval's upper end lies below +margin, contradicts on a significant gain
 
 
 @dataclass(frozen=True)
@@ -68,11 +98,23 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
     for c in raw["claims"]:
         if c["metric"] not in METRICS:
             raise ValueError(f"{path}: claim {c['id']!r} has metric {c['metric']!r}; known: {', '.join(METRICS)}")
-        if c["direction"] not in (-1, 1) or not c["comparisons"]:
-            raise ValueError(f"{path}: claim {c['id']!r} needs direction -1 or +1 and at least one comparison")
-        comps = tuple(Comparison(k["run"], k.get("reference", "tgdfer")) for k in c["comparisons"])
-        claims.append(Claim(c["id"], c["claim"], c["metric"], int(c["direction"]), comps, c.get("about", "")))
+        if c["direction"] not in (-1, 0, 1) or not c["comparisons"]:
+            raise ValueError(f"{path}: claim {c['id']!r} needs direction -1, 0 or +1 and at least one comparison")
+        if c.get("test", "two-sided") not in ("two-sided", "no gain") or (c.get("test") == "no gain" and c["direction"]):
+            raise ValueError(f"{path}: claim {c['id']!r}: test must be 'two-sided' or, with direction 0, 'no gain'")
+        comps = tuple(_comparison(k, path) for k in c["comparisons"])
+        claims.append(Claim(c["id"], c["claim"], c["metric"], int(c["direction"]), comps, c.get("about", ""),
+                            c.get("test") == "no gain"))
     return AnalysisPlan(tuple(claims), float(raw["alpha"]), float(raw["margin"]), raw["correction"], raw)
+
+
+def describe(k: Comparison, code: bool = True) -> str:
+    """How a table names a comparison (`code`: with the run's name in the records)."""
+    if k.weights and not k.reference:
+        return f"{k.run} (slope per unit of level" + (": " + ", ".join(f"`{n}`" for n, _ in k.weights) if code else "") + ")"
+    if k.weights:
+        return f"{k.run} vs {RUN_NAMES.get(k.reference, k.reference)}"
+    return f"{RUN_NAMES.get(k.run, k.run)} vs {RUN_NAMES.get(k.reference, k.reference)}" + (f" (`{k.run}`)" if code else "")
 
 
 def plan_markdown(plan: AnalysisPlan) -> str:
@@ -82,9 +124,9 @@ def plan_markdown(plan: AnalysisPlan) -> str:
     lines = ["| claim of the paper | primary metric | primary comparisons (run vs reference) | paper predicts |",
              "|---|---|---|---|"]
     for c in plan.claims:
-        comps = "; ".join(f"{RUN_NAMES.get(k.run, k.run)} vs {RUN_NAMES.get(k.reference, k.reference)} (`{k.run}`)"
-                          for k in c.comparisons)
-        pred = "run below reference" if c.direction < 0 else "run above reference"
+        comps = "; ".join(describe(k) for k in c.comparisons)
+        pred = {-1: "run below reference", 1: "run above reference", 0: "no effect (inside the margin)"}[c.direction]
+        pred = "no gain over the reference (below +margin)" if c.no_gain else pred
         lines.append(f"| {c.claim} | {names[c.metric]} | {comps} | {pred} |")
     r = plan.raw
     lines += ["", f"- Written: {r['written']}.", f"- Unit: {r['unit']}",

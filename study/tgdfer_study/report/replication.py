@@ -41,6 +41,7 @@ class SealedSet:
     plan_file: str          # its analysis plan, relative to the repository
     whose: str              # how the tables name it, possessive ("the replication draw's")
     scored: tuple           # the trained runs its scores table lists besides TG-DFER
+    pairs: tuple = PAIRS    # the runs its precision table pairs with TG-DFER
 
     @property
     def records(self) -> str:
@@ -51,7 +52,14 @@ REPLICATION = SealedSet("replication", PLAN_FILE, "the replication draw's", PAIR
 PRECISION = SealedSet("precision", "paper/analysis_plan_precision.json",
                       "the precision draws' (four independent five-fold draws, pooled as 20 folds)",
                       ("tgdfer+descriptions=facs-permuted",))
-SETS = (REPLICATION, PRECISION)
+DOSE_RUNS = tuple(f"tgdfer+descriptions=study_tgdfer_study_descriptions_dose_{k}.json" for k in ("all", "half", "none"))
+DERANGED_RUNS = tuple(f"tgdfer+descriptions=facs-deranged:{k}" for k in range(1, 5))
+MEANING_RUNS = ("tgdfer+text=none",) + DOSE_RUNS + DERANGED_RUNS + ("tgdfer+temporal=none", "tgdfer+visual_prompt=false",
+                                                                   "mil-only")
+MEANING = SealedSet("meaning", "paper/analysis_plan_meaning.json",
+                    "the meaning draws' (three independent five-fold draws, pooled as 15 folds)", MEANING_RUNS,
+                    MEANING_RUNS + ("position-prior", "change-detector"))
+SETS = (REPLICATION, PRECISION, MEANING)
 
 
 def scores_table(rec: pd.DataFrame, dataset: str = "synth", scored: tuple = PAIRS[:3]) -> pd.DataFrame:
@@ -81,10 +89,10 @@ def predicted(plan_raw: dict, run: str, metric: str) -> str:
     return str(entry[metric]).split(":")[0]
 
 
-def precision_table(rec: pd.DataFrame, plan_raw: dict, dataset: str = "synth") -> pd.DataFrame:
+def precision_table(rec: pd.DataFrame, plan_raw: dict, dataset: str = "synth", pairs: tuple = PAIRS) -> pd.DataFrame:
     """One row a TG-DFER pair and metric: runs, Δ [95% CI], observed half-width, predicted half-width."""
     rows = []
-    for run in PAIRS:
+    for run in pairs:
         for metric in METRICS:
             a, b = stats.run_values(rec, run, metric, dataset).dropna(), stats.run_values(rec, "tgdfer", metric, dataset).dropna()
             if a.empty or b.empty:
@@ -101,7 +109,7 @@ def precision_table(rec: pd.DataFrame, plan_raw: dict, dataset: str = "synth") -
 
 
 def write_replication_tables(results: str | Path, out: str | Path, plan_path: str | Path,
-                             which: SealedSet = REPLICATION) -> dict[str, Path]:
+                             which: SealedSet = REPLICATION, held: dict[str, str] | None = None) -> dict[str, Path]:
     """The tables of the module docstring from the records in `results` (those of `which`, the replication draw's
     by default), named `<draw>_scores.md` and so on."""
     rec = pd.read_csv(Path(results) / "records.csv")
@@ -121,11 +129,11 @@ def write_replication_tables(results: str | Path, out: str | Path, plan_path: st
               "clip's first sampled frame in the frozen backbone's features).\n\n")
     return {f"{name}_scores": atomic_write_text(out / f"{name}_scores.md", scores + markdown_table(scores_table(rec, scored=which.scored))),
             f"{name}_claims": atomic_write_text(out / f"{name}_claims.md",
-                                                note + "\n\n" + markdown_table(claims_table(rec, plan=plan))),
+                                                note + "\n\n" + markdown_table(claims_table(rec, plan=plan, held=held))),
             f"{name}_precision": atomic_write_text(out / f"{name}_precision.md",
-                                                   prec + markdown_table(precision_table(rec, plan.raw))),
+                                                   prec + markdown_table(precision_table(rec, plan.raw, pairs=which.pairs))),
             f"{name}_plan": atomic_write_text(out / f"{name}_plan.md", plan_markdown(plan))}
 
 
 __all__ = ["write_replication_tables", "precision_table", "SealedSet", "REPLICATION", "PRECISION",
-           "SETS", "PLAN_FILE", "RECORDS"]
+           "MEANING", "SETS", "PLAN_FILE", "RECORDS"]
