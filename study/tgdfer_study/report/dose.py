@@ -96,8 +96,9 @@ def dose_figure(rec: pd.DataFrame, path: Path, ds: str = "synth", derangements: 
 
 def write_dose(results: str | Path, tables: str | Path, figures: str | Path, draw: str, derangements: int = 4) -> dict:
     rec = pd.read_csv(Path(results) / "records.csv")
-    if stats.run_values(rec, NO_TEXT, "uar", "synth").empty:
-        return {}
+    doses = [run_of(s) for k, s in dose_specs(derangements).items() if k.startswith("dose")]
+    if any(stats.run_values(rec, r, "uar", "synth").empty for r in [NO_TEXT] + doses):
+        return {}                                                      # a draw that did not run the dose study
     text = (f"The dose of meaning on the {draw} draw (last epoch, in %; {stats.method()}): descriptions whose cues agree "
             "with what the generator renders for each class at three controlled levels (`study/tgdfer_study/descriptions/`: "
             "agreement = the share of the units a class's sentences name that the generator renders for it, mean over "
