@@ -68,11 +68,13 @@ def _parser_regenerate(sub) -> None:
 
 
 def _cmd_regenerate(a) -> int:
-    from .demo import regenerate                            # late: start-up time (torch)
+    from .demo import regenerate, tables_of_every_draw      # late: start-up time (torch)
 
     for draw in a.draw:
         res = regenerate(draw, out=a.out)
         print(f"{draw}: {res['seconds'] / 60:.1f} min; records in {res['results']}, tables in {res['paper'] / 'tables'}")
+    files = tables_of_every_draw(a.out)
+    print(f"every draw's tables together: {len(files)} files" if files else "")
     return 0
 
 

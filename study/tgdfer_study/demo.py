@@ -94,6 +94,19 @@ def regenerate(draw: str, *, out=None, runs_dir=None, workers: int | None = None
     return run_plan(own, plan, folds, w)
 
 
+def tables_of_every_draw(out=None, verbose: bool = True) -> dict:
+    """What `make regenerate` ends with, after its draws: every table and figure from every draw's records together
+    (`report/paper.build_paper`: each claims table says whether its verdicts held on every sealed draw, the meaning
+    draws' dose of meaning, the cross-draw table), and the README's block when the committed artefacts are written.
+    Needs the evaluation draw's records; without them the draws' own tables stand."""
+    w = _where("evaluation", out, None, None, verbose, committed=True)
+    results = w.home / "results"
+    if not (results / "records.csv").is_file():
+        w.say(f"no evaluation-draw records in {results}: each draw's own tables only (the cross-draw tables need it)")
+        return {}
+    return build_paper(results, w.paper, repo_root() / "README.md" if w.committed else None)
+
+
 def _benchmark(own: Draw, folds, w: Where, seed: int | None = None, **benchmark):
     """(layout, root) of the draw (its demo folds only, unless the whole draw is there), and its cache folder."""
     b = {"clips": PROTOCOL.clips, "size": PROTOCOL.size, "min_per_class": PROTOCOL.min_per_class,
@@ -103,6 +116,12 @@ def _benchmark(own: Draw, folds, w: Where, seed: int | None = None, **benchmark)
                                    independent=PROTOCOL.independent and b["test_per_class"] > 0, folds=folds, **b)
     w.log(f"benchmark at {root}")
     return layout, root
+
+
+def own_runs(w: Where) -> Path:
+    """The folder of this draw's runs (`<runs>/synth/<config>/`): other draws' and studies' runs may sit beside it under
+    the same runs folder (the development draw's is `runs/` itself), and are never collected with it."""
+    return w.runs / "synth" / PROTOCOL.config
 
 
 def _train(specs, w: Where, what: str = "") -> None:
@@ -121,7 +140,7 @@ def run_plan(own: Draw, plan, folds, w: Where, **benchmark) -> dict:
     w.log(f"frame features cached under {cache}")
     _train([spec_of(r, layout, root, PROTOCOL.config, w.runs, cache) for r in plan], w)
     results = w.home / "results"
-    collect(w.runs, results)
+    collect(own_runs(w), results)
     files = build_paper(results, w.paper, repo_root() / "README.md" if w.committed else None)
     _contact_sheet(root, w.paper / "figures" / "benchmark_contact_sheet.png")
     summary = None if w.committed else write_summary(w.home, w.paper, time.time() - w.t0)
@@ -143,7 +162,7 @@ def run_own_design(own: Draw, folds, w: Where) -> dict:
     w.log(f"frame features cached under {cache}")
     _train([spec_of(r, layout, root, PROTOCOL.config, w.runs, cache) for r in plan], w)
     results = w.home / "results" / own.name
-    collect(w.runs, results)
+    collect(own_runs(w), results)
     files = write_replication_tables(results, w.paper / "tables", repo_root() / (own.analysis_plan or
                                                                                   PROTOCOL.analysis_plan))
     w.log(f"records in {results}, tables in {w.paper / 'tables'}")

@@ -70,6 +70,17 @@ def test_resume_gives_the_same_weights_and_metrics(synth_root, tmp_path):
     assert full.metrics["last"] == resumed.metrics["last"]
     pa = pd.read_csv(tmp_path / "a" / "predictions.csv")
     assert pa.equals(pd.read_csv(tmp_path / "b" / "predictions.csv"))
+    # reusing the finished run keeps the environment it began in (the records cite its git_sha), and says where it
+    # was taken up again
+    params_file = tmp_path / "b" / "params.json"
+    params = json.loads(params_file.read_text())
+    now = dict(params["environment"])
+    params["environment"]["git_sha"] = "0" * 40                        # as if trained by an earlier commit
+    params_file.write_text(json.dumps(params))
+    again = train("dfew", synth_root, 1, "tgdfer-tiny", overrides=ov, run_dir=tmp_path / "b", resume=True, verbose=False)
+    assert again.metrics["last"] == full.metrics["last"]
+    params = json.loads(params_file.read_text())
+    assert params["environment"]["git_sha"] == "0" * 40 and params["resumed_in"] == [now]
     with pytest.raises(ValueError, match="other settings"):
         train("dfew", synth_root, 2, "tgdfer-tiny", overrides=ov, run_dir=tmp_path / "b", resume=True, verbose=False)
 

@@ -1,7 +1,6 @@
 """The precision draws: a sealed draw of four parts (each a whole benchmark of 5 independent folds), their runs and
 records pooled as 20 folds, decided by their own plan."""
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,6 @@ from tgdfer_study import demo
 from tgdfer_study.protocol import load_protocol
 from tgdfer.paths import repo_root
 from tgdfer_study.report import parts as parts_mod
-from tgdfer.report import stats
 from tgdfer_study.report.plan import load_plan
 from tgdfer_study.report.replication import PRECISION, write_replication_tables
 
@@ -169,14 +167,3 @@ def test_precision_tables_name_their_set_and_its_20_folds(tmp_path):
     assert "| descriptions permuted across classes | 160 |" in scores and "no text" not in scores
     prec = files["precision_precision"].read_text()
     assert "precision draws'" in prec and "| 160 |" in prec and "2.83 (3.17)" in prec
-
-
-def test_committed_precision_tables_are_what_its_records_give(tmp_path):
-    res, tables = repo_root() / "results" / "precision", repo_root() / "paper" / "tables"
-    assert (res / "records.csv").is_file(), "the precision draws' records are missing: run `make regenerate`"
-    for f in ("records.csv", "design.json"):
-        shutil.copyfile(res / f, tmp_path / f)
-    stats.use_design(True)
-    files = write_replication_tables(tmp_path, tmp_path / "tables", repo_root() / PRECISION.plan_file, PRECISION)
-    for f in files.values():
-        assert f.read_text() == (tables / f.name).read_text(), f"{f.name} is stale: run `python -m tgdfer_study paper`"

@@ -100,3 +100,19 @@ def test_zero_shot_of_a_users_file_is_one_command(tmp_path, synth_root):
     bad = _json(tmp_path, {c: [f"a face of {c}"] for c in DFEW if c != "fear"}, "bad.json")
     out = subprocess.run(run + ["--descriptions", str(bad)], capture_output=True, text=True)
     assert out.returncode != 0 and "class 'fear' is missing" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_train_reads_a_users_file_and_refuses_a_bad_one_before_training(tmp_path, synth_root):
+    good = _json(tmp_path, {c: [f"a face of {c}"] for c in DFEW})
+    run = [sys.executable, "-m", "tgdfer", "train", "--root", str(synth_root), "--fold", "1", "--max-steps", "1",
+           "--batch-size", "8", "--workers", "0", "--runs-dir", str(tmp_path / "runs")]
+    out = subprocess.run(run + ["--descriptions", str(good)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    from tgdfer.engine.checkpoint import read_checkpoint
+    (ck,) = (tmp_path / "runs").rglob("last.pt")
+    assert "descriptions=" in str(ck.parent.parent)                        # the run folder names the file
+    assert read_checkpoint(ck)["descriptions"]["classes"]["fear"] == ["a face of fear"]
+    bad = _json(tmp_path, {c: [f"a face of {c}"] for c in DFEW if c != "fear"}, "bad.json")
+    out = subprocess.run(run + ["--descriptions", str(bad)], capture_output=True, text=True, timeout=600)
+    assert out.returncode != 0 and "class 'fear' is missing" in out.stderr and str(bad) in out.stderr
+    assert "Traceback" not in out.stderr

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tgdfer.report.collect import collect
+from tgdfer_study.report.across import held_by_claim
 from tgdfer_study.report.paper import README_END, README_START, readme_block, write_figures, write_tables
 from tgdfer.engine.run import train
 
@@ -15,12 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_tables_are_what_the_records_give(tmp_path):
-    files = write_tables(ROOT / "results", tmp_path)
+    files = write_tables(ROOT / "results", tmp_path, held_by_claim(ROOT / "results"))
     assert set(files) >= {"main", "ablations", "per_class", "localisation"}
     for f in files.values():
         committed = ROOT / "paper" / "tables" / f.name
-        assert committed.is_file(), f"{committed} is missing: run `python -m tgdfer paper`"
-        assert f.read_text() == committed.read_text(), f"{f.name} is stale: run `python -m tgdfer paper`"
+        assert committed.is_file(), f"{committed} is missing: run `python -m tgdfer_study paper`"
+        assert f.read_text() == committed.read_text(), f"{f.name} is stale: run `python -m tgdfer_study paper`"
 
 
 def test_readme_results_block_is_the_main_table():

@@ -5,6 +5,7 @@ In: a `run.Run` (built, possibly resumed). Out: `params.json` written by the fir
 """
 from __future__ import annotations
 
+import json
 import time
 
 from .. import runfolder as rf
@@ -26,6 +27,7 @@ def write_params(run) -> None:
               "selection_split": d.select_split,
               "clips": {"train": len(d.train_t), "val": 0 if d.val_t is None else len(d.val_t), "test": len(d.test_t)},
               "backbone": run.model.backbone.info, "environment": environment(run.dev), "spec": s.to_dict()}
+    params.update(_first_environment(run, params["environment"]))
     if run.main:
         run.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run.run_dir / rf.PARAMS, params)
@@ -39,6 +41,21 @@ def write_params(run) -> None:
                                        "each epoch (a different few each epoch)" if d.sampler.leftover else ""))
     for part, why in run.model.unbuilt.items():
         run.log(f"not built: {part} ({why})")
+
+
+def _first_environment(run, now: dict) -> dict:
+    """A resumed run (a finished one reused, or one continued after an interruption) keeps the environment it began
+    in, which the records cite (`git_sha`); where it went on in another, `resumed_in` lists those."""
+    if run.start_epoch == 0 or not (run.run_dir / rf.PARAMS).is_file():
+        return {}
+    try:
+        before = json.loads((run.run_dir / rf.PARAMS).read_text())
+        first = before["environment"]
+    except (ValueError, KeyError, TypeError):
+        return {}                                                  # unreadable: this environment is all there is
+    later = [e for e in before.get("resumed_in", []) if e != first] + ([now] if now != first else [])
+    return {"environment": first, **({"resumed_in": list({json.dumps(e, sort_keys=True): e for e in later}.values())}
+                                     if later else {})}
 
 
 def run_metrics(run, last: dict, best: dict) -> dict:
