@@ -63,7 +63,7 @@ def uv_binary(tmp: Path) -> str:
         return found
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
                     str(tmp / "uv"), "uv"], check=True)
-    return str(next((tmp / "uv" / "bin").glob("uv*")))
+    return str(next(p for p in (tmp / "uv" / "bin").iterdir() if p.stem == "uv"))   # not uvx (which runs tools)
 
 
 def uv_resolve(uv: str, reqs: list[str], target: str, python: str, constraints: Path | None) -> tuple[bool, str]:
