@@ -40,6 +40,7 @@ def test_the_sweep_goes_past_a_failed_run_names_it_and_a_rerun_trains_only_what_
     root, good = broken_root
     runs = tmp_path / "runs"
     r = sweep(root, runs, "--gpus", "none")
+    print(f"\n$ tgdfer sweep --gpus none (exit {r.returncode})\n{r.stdout}")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "3 to train" in r.stdout and "2 trained now, 1 failed" in r.stdout
     failed = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("FAILED")]
@@ -47,6 +48,7 @@ def test_the_sweep_goes_past_a_failed_run_names_it_and_a_rerun_trains_only_what_
     assert [p.parent.parent.name for p in rf.find_runs(runs)] == ["fold1", "fold2"]
     (root / SPLIT).write_text(good)                                    # the fix; the rerun trains fold 3 alone
     again = sweep(root, runs, "--gpus", "none")
+    print(f"\n$ tgdfer sweep --gpus none, again after the fix (exit {again.returncode})\n{again.stdout}")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "2 already finished, 1 to train" in again.stdout and "1 trained now, 0 failed" in again.stdout
     assert [p.parent.parent.name for p in rf.find_runs(runs)] == ["fold1", "fold2", "fold3"]
@@ -56,6 +58,7 @@ def test_the_sweep_as_a_job_array_through_submitit(broken_root, tmp_path):
     root, _ = broken_root
     runs = tmp_path / "runs"
     r = sweep(root, runs, "--cluster", "local", "--time-min", "10")
+    print(f"\n$ tgdfer sweep --cluster local (exit {r.returncode})\n{r.stdout}")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "3 job(s) submitted (local)" in r.stdout and "2 trained now, 1 failed" in r.stdout
     failed = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("FAILED")]
