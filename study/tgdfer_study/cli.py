@@ -124,6 +124,9 @@ def _parser_agreement(sub) -> None:
                                     "units its sentences name that the generator renders for the class, a class and "
                                     "averaged over the classes that move (tgdfer_study/meaning.py).")
     ag.add_argument("--derangements", type=int, default=4)
+    ag.add_argument("--also", nargs="+", default=[], metavar="SPEC",
+                    help="other description sets too: facs-permuted (the earlier draws' control), au-deranged:K, or a "
+                         ".json file whose sentences carry their units ({'text': ..., 'units': [...]})")
     ag.add_argument("--out", default="", help="also write the table as JSON here")
     ag.set_defaults(func=_cmd_agreement)
 
@@ -131,7 +134,7 @@ def _parser_agreement(sub) -> None:
 def _cmd_agreement(a) -> int:
     from .meaning import agreement_table                    # late: start-up time (the package imports torch)
 
-    rows = agreement_table(a.derangements)
+    rows = agreement_table(a.derangements, also=a.also)
     classes = list(rows[0]["per class"])
     print("| descriptions | spec | agreement | " + " | ".join(classes) + " |")
     print("|---|---|---|" + "---|" * len(classes))

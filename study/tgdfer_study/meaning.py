@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from tgdfer.classes import class_names
-from tgdfer.model.descriptions import DERANGED, derangement
+from tgdfer.model.descriptions import DERANGED, PACKAGED, PERMUTED, derangement
 from tgdfer.paths import resolve
 
 HERE = Path(__file__).parent / "descriptions"
@@ -60,6 +60,14 @@ def named_units(spec: str, names: list[str] | None = None) -> dict[str, list[lis
     base = spec.split(DERANGED)[0].split("-")[0]
     if base in PACKAGED_UNITS and not spec.endswith(".json"):
         units = PACKAGED_UNITS[base]()
+        if spec.endswith(PERMUTED):                       # the next class's sentences in the packaged file's order
+            order = list(json.loads(resources.files("tgdfer.assets").joinpath(PACKAGED[base]).read_text())["classes"])
+            nxt = {c: order[(i + 1) % len(order)] for i, c in enumerate(order)}
+            missing = sorted({nxt[c] for c in names} - set(units))
+            if missing:
+                raise ValueError(f"{spec}: the sentences of {', '.join(missing)} carry no unit tags (add them to "
+                                 f"{HERE / 'facs_units.json'})")
+            return {c: units[nxt[c]] for c in names}
         if DERANGED in spec:
             perm = derangement(len(names), int(spec.split(DERANGED)[1]))
             return {c: units[names[perm[i]]] for i, c in enumerate(names)}
@@ -91,7 +99,9 @@ def dose_specs(derangements: int = 4, demo: bool = False) -> dict[str, str]:
     return out
 
 
-def agreement_table(derangements: int = 4) -> list[dict]:
+def agreement_table(derangements: int = 4, also: list[str] = ()) -> list[dict]:
+    """A row a description set of the study (and each spec of `also`): its agreement, a class and on average."""
+    specs = {**dose_specs(derangements, demo=True), **{s: s for s in also}}
     return [{"descriptions": label, "spec": spec, "agreement": round(agreement(spec)["mean"], 3),
              "per class": {c: round(v, 2) for c, v in agreement(spec)["per_class"].items()}}
-            for label, spec in dose_specs(derangements, demo=True).items()]
+            for label, spec in specs.items()]

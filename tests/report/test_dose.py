@@ -74,3 +74,15 @@ def test_committed_sealed_tables_are_what_their_records_give(tmp_path):
                 assert f.read_text() == (committed / f.name).read_text(), f"{f.name} is stale: run paper"
     for f in write_across(results, tmp_path / "tables").values():
         assert f.read_text() == (committed / f.name).read_text(), f"{f.name} is stale: run paper"
+
+
+def test_the_permuted_control_is_scored_on_the_sentences_it_reads():
+    from tgdfer_study.meaning import named_units, rendered_units
+
+    own, permuted = named_units("facs"), named_units("facs-permuted")
+    assert permuted["happiness"] == own["sadness"] and permuted["sadness"] == own["neutral"]   # the file's order
+    assert permuted["fear"] != own["fear"] and all(u in (12, 14, 53, 64) for s in permuted["fear"] for u in s)
+    a = agreement("facs-permuted")
+    units = [u for s in own["sadness"] for u in s]
+    assert a["per_class"]["happiness"] == sum(u in rendered_units()["happiness"] for u in units) / len(units)
+    assert a["mean"] < agreement("facs")["mean"] - 0.5
