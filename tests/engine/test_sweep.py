@@ -39,10 +39,10 @@ def sweep(root, runs, *extra, timeout=600):
 def test_the_sweep_goes_past_a_failed_run_names_it_and_a_rerun_trains_only_what_is_missing(broken_root, tmp_path):
     root, good = broken_root
     runs = tmp_path / "runs"
-    r = sweep(root, runs, "--gpus", "none")
-    print(f"\n$ tgdfer sweep --gpus none (exit {r.returncode})\n{r.stdout}")
+    r = sweep(root, runs, "--gpus", "none", "--parallel", "2")
+    print(f"\n$ tgdfer sweep --gpus none --parallel 2 (exit {r.returncode})\n{r.stdout}")
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "3 to train" in r.stdout and "2 trained now, 1 failed" in r.stdout
+    assert "3 to train" in r.stdout and "on 2 slot(s)" in r.stdout and "2 trained now, 1 failed" in r.stdout
     failed = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("FAILED")]
     assert len(failed) == 1 and "fold3" in failed[0] and "0-based" in failed[0]
     assert [p.parent.parent.name for p in rf.find_runs(runs)] == ["fold1", "fold2"]
