@@ -74,7 +74,8 @@ def _cmd_regenerate(a) -> int:
         res = regenerate(draw, out=a.out)
         print(f"{draw}: {res['seconds'] / 60:.1f} min; records in {res['results']}, tables in {res['paper'] / 'tables'}")
     files = tables_of_every_draw(a.out)
-    print(f"every draw's tables together: {len(files)} files" if files else "")
+    if files:
+        print(f"every draw's tables together: {len(files)} files")
     return 0
 
 

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from tgdfer.classes import class_names
-from tgdfer.model.descriptions import DERANGED, PACKAGED, PERMUTED, derangement
+from tgdfer.model.descriptions import DERANGED, PERMUTED, derangement, permuted_from
 from tgdfer.paths import resolve
 
 HERE = Path(__file__).parent / "descriptions"
@@ -60,9 +60,8 @@ def named_units(spec: str, names: list[str] | None = None) -> dict[str, list[lis
     base = spec.split(DERANGED)[0].split("-")[0]
     if base in PACKAGED_UNITS and not spec.endswith(".json"):
         units = PACKAGED_UNITS[base]()
-        if spec.endswith(PERMUTED):                       # the next class's sentences in the packaged file's order
-            order = list(json.loads(resources.files("tgdfer.assets").joinpath(PACKAGED[base]).read_text())["classes"])
-            nxt = {c: order[(i + 1) % len(order)] for i, c in enumerate(order)}
+        if spec.endswith(PERMUTED):
+            nxt = permuted_from(base)
             missing = sorted({nxt[c] for c in names} - set(units))
             if missing:
                 raise ValueError(f"{spec}: the sentences of {', '.join(missing)} carry no unit tags (add them to "

@@ -53,9 +53,10 @@ def _first_environment(run, now: dict) -> dict:
         first = before["environment"]
     except (ValueError, KeyError, TypeError):
         return {}                                                  # unreadable: this environment is all there is
-    later = [e for e in before.get("resumed_in", []) if e != first] + ([now] if now != first else [])
-    return {"environment": first, **({"resumed_in": list({json.dumps(e, sort_keys=True): e for e in later}.values())}
-                                     if later else {})}
+    later = before.get("resumed_in", [])
+    if now != first and now not in later:
+        later = later + [now]
+    return {"environment": first, **({"resumed_in": later} if later else {})}
 
 
 def run_metrics(run, last: dict, best: dict) -> dict:

@@ -121,6 +121,13 @@ def _match(d: dict, class_names: list[str], path) -> dict:
     return by_name
 
 
+def permuted_from(base: str) -> dict[str, str]:
+    """{class: the class whose sentences it reads} under `<base>-permuted`: the next class in the packaged file's
+    order (the control of the committed records)."""
+    names = list(_packaged(base)["classes"])
+    return {name: names[(i + 1) % len(names)] for i, name in enumerate(names)}
+
+
 def load_descriptions(spec: str = "facs", class_names: tuple[str, ...] | list[str] | None = None) -> dict:
     """The descriptions `spec` names (see the module docstring), for `class_names` (a file: exactly those)."""
     spec = str(spec)
@@ -135,8 +142,7 @@ def load_descriptions(spec: str = "facs", class_names: tuple[str, ...] | list[st
         raise ValueError(f"descriptions must be one of {names} (got {spec!r})")
     d = dict(_packaged(base))
     if spec.endswith(PERMUTED):
-        names = list(d["classes"])
-        d["classes"] = {name: d["classes"][names[(i + 1) % len(names)]] for i, name in enumerate(names)}
+        d["classes"] = {name: d["classes"][src] for name, src in permuted_from(base).items()}
         d["source"] = f"{d['source']} PERMUTED: each class has the next class's sentences in the file's order (a control)."
     elif DERANGED in spec:
         if class_names is None:
